@@ -1,0 +1,5 @@
+"""python -m subtitle_vlm --help"""
+
+from subtitle_vlm.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,65 @@
+"""subtitle-vlm COMMAND [options]   (or: python -m subtitle_vlm COMMAND ...)
+
+One subcommand per pipeline stage. Each lives in its stage's ``*_cli`` module with a ``main(argv)``;
+they are imported only when called, so light commands never import torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+
+from subtitle_vlm import __version__
+from subtitle_vlm.io import InputError
+
+# name -> (module with main(argv), one-line help). Order reads like the pipeline.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "synth": ("subtitle_vlm.synth.synth_cli", "render frames with burned-in subtitles (a frame set)"),
+    "preview": ("subtitle_vlm.synth.preview", "write a labelled grid PNG of frames"),
+    "dataset": ("subtitle_vlm.data.dataset_cli", "export train/val files for every trainer; --check a file"),
+    "train": ("subtitle_vlm.train.train_cli", "LoRA fine-tune a transformers VLM (native trainer)"),
+    "merge": ("subtitle_vlm.merge.merge_cli", "merge a LoRA adapter into its base model"),
+    "predict": ("subtitle_vlm.predict.predict_cli", "read frames with an engine, write the Kaggle CSV"),
+    "video": ("subtitle_vlm.video.video_cli", "read the subtitles of a video into SRT/VTT/JSON"),
+    "synth-video": ("subtitle_vlm.video.synth_video", "render a test video with a known cue list"),
+    "score": ("subtitle_vlm.score.score_cli", "score predictions against gold (mean Levenshtein, CER)"),
+    "score-srt": ("subtitle_vlm.video.score_srt", "score an SRT against a gold SRT"),
+    "report": ("subtitle_vlm.report.report_cli", "compare runs: tables, loss curves, plots"),
+}
+
+
+def _usage() -> str:
+    width = max(map(len, COMMANDS))
+    lines = [f"subtitle-vlm {__version__}", "", "usage: subtitle-vlm COMMAND [options]", "", "commands:"]
+    lines += [f"  {name:<{width}}  {help_}" for name, (_, help_) in COMMANDS.items()]
+    lines += ["", "subtitle-vlm COMMAND --help shows a command's options."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(_usage())
+        return 0
+    if argv[0] in ("-V", "--version"):
+        print(__version__)
+        return 0
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        print(f"subtitle-vlm: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    module = importlib.import_module(COMMANDS[name][0])
+    try:
+        return int(module.main(rest) or 0)
+    except InputError as e:
+        print(f"subtitle-vlm {name}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"subtitle-vlm {name}: interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

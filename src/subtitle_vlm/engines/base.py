@@ -1,0 +1,33 @@
+"""The engine contract the predict loop, the video reader and the trainer's evaluation rely on."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class Engine:
+    """Reads subtitles. Subclasses set ``name`` and implement ``from_config`` and ``read``.
+
+    ``read`` gets a list of RGB PIL images (already cropped by the caller when ``crop`` says so) and
+    returns one string per image: the subtitle as one line, "" when there is none. It must not drop or
+    reorder items. ``batch_size`` is how many images the loop hands over at once.
+    """
+
+    name: ClassVar[str] = "base"
+    batch_size: int = 1
+    # Crop spec (see subtitle_vlm.crop) the loop applies before read(); engines that crop themselves keep None.
+    crop: str | None = None
+
+    @classmethod
+    def from_config(cls, cfg: Any) -> "Engine":
+        raise NotImplementedError
+
+    def read(self, images: list) -> list[str]:
+        raise NotImplementedError
+
+    def describe(self) -> dict:
+        """What to record beside the predictions (model path, prompt, crop, ...)."""
+        return {"engine": self.name}
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,1 @@
+"""Batch reading of frames with any engine into the Kaggle CSV: resumable, sharded across processes."""
