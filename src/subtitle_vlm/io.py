@@ -138,6 +138,8 @@ def read_csv_predictions(path: str | os.PathLike) -> dict[str, str]:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as e:
         raise InputError(f"{path}: not UTF-8 ({e}); save it as UTF-8") from None
+    except OSError as e:
+        raise InputError(f"{path}: cannot read ({e.strerror or e}); check the path") from None
     reader = csv.reader(io.StringIO(text, newline=""))
     out: dict[str, str] = {}
     header = next(reader, None)
