@@ -1,0 +1,77 @@
+"""``load_assets(cfg)``: fonts, backgrounds and sentences, loaded and checked once per run.
+
+Sentences go through ``prepare_sentences`` (OpenCC conversion, dedupe, length filter); each remaining
+sentence gets the list of fonts whose cmap covers every character of it. A sentence no font covers is
+dropped and counted, so no frame ever shows a missing-glyph box. What was skipped and why is kept in
+``Assets.skipped`` for the run summary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from subtitle_vlm.io import InputError
+from subtitle_vlm.synth.backgrounds import builtin_refs, scan_folder
+from subtitle_vlm.synth.fonts import FontInfo, discover_fonts
+from subtitle_vlm.synth.synth_config import SynthConfig
+
+
+@dataclass
+class Assets:
+    fonts: list[FontInfo]
+    backgrounds: list[str]
+    sentences: list[str]
+    sentence_fonts: list[tuple[int, ...]]
+    skipped: dict = field(default_factory=dict)
+
+    def fonts_covering(self, text: str) -> list[int]:
+        return [i for i, f in enumerate(self.fonts) if f.covers(text)]
+
+
+def load_assets(cfg: SynthConfig) -> Assets:
+    from subtitle_vlm.text import load_sentences, prepare_sentences
+
+    fonts, font_skips = discover_fonts(cfg.fonts, cfg.font_faces)
+    if not fonts:
+        detail = "; ".join(f"{p}: {r}" for p, r in font_skips[:5])
+        where = f"--fonts {' '.join(cfg.fonts)}" if cfg.fonts else "installed font wheels and system fonts"
+        raise InputError(f"no usable font in {where}" + (f" ({detail})" if detail else "")
+                         + "; pass --fonts with a .ttf/.otf/.ttc that has Traditional Chinese glyphs, "
+                           "or install manimgx-fonts-cjk")
+
+    if cfg.backgrounds:
+        backgrounds, bg_skips = scan_folder(cfg.backgrounds)
+    else:
+        backgrounds, bg_skips = builtin_refs(cfg.params().builtin_backgrounds), []
+
+    raw = load_sentences(cfg.sentences)
+    source = cfg.sentences or "the built-in corpus"
+    if not raw:
+        raise InputError(f"{source}: no sentences (only blank or '#' lines); add one subtitle a line")
+    prepared = prepare_sentences(raw, convert=cfg.convert, min_len=cfg.min_len, max_len=cfg.max_len)
+    sentence_skips: dict[str, int] = dict(prepared.dropped)
+    uncovered: list[str] = []
+    sentences, sentence_fonts = [], []
+    for s in prepared.sentences:
+        cover = tuple(i for i, f in enumerate(fonts) if f.covers(s))
+        if not cover:
+            uncovered.append(s)
+            continue
+        sentences.append(s)
+        sentence_fonts.append(cover)
+    if uncovered:
+        sentence_skips["no_font_has_all_glyphs"] = len(uncovered)
+    if not sentences:
+        example = ""
+        if uncovered:
+            example = f"; e.g. {uncovered[0]!r} lacks {fonts[0].missing(uncovered[0])!r} in {fonts[0].name}"
+        raise InputError(f"{source}: no usable sentence ({len(raw)} read; dropped: {sentence_skips}){example}; "
+                         "check --min-len/--max-len or pass fonts that cover the text with --fonts")
+    skipped = {
+        "sentences": sentence_skips,
+        "sentence_examples": [{"sentence": s, "missing": min((f.missing(s) for f in fonts), key=len)}
+                              for s in uncovered[:10]],
+        "fonts": [{"path": p, "reason": r} for p, r in font_skips],
+        "backgrounds": [{"path": p, "reason": r} for p, r in bg_skips],
+    }
+    return Assets(fonts, backgrounds, sentences, sentence_fonts, skipped)
