@@ -21,7 +21,7 @@ import typing
 from pathlib import Path
 from typing import Any, Literal, Sequence, TypeVar
 
-from subtitle_vlm.io import InputError, atomic_write_text
+from subtitle_vlm.io import InputError, atomic_write_text, read_bytes, utf8_error
 
 T = TypeVar("T")
 
@@ -29,10 +29,11 @@ T = TypeVar("T")
 def load_config_file(path: str | Path) -> dict:
     """Read a YAML or JSON mapping; the message names the file when it is not one."""
     path = Path(path)
+    raw = read_bytes(path, "config file")
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise InputError(f"{path}: cannot read config ({e.strerror or e})") from None
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise utf8_error(path, raw, e) from None
     try:
         if path.suffix.lower() == ".json":
             data = json.loads(text)
@@ -91,6 +92,10 @@ def _coerce(name: str, tp, value, source: str):
         if tp is bool:
             return value if isinstance(value, bool) else _str2bool(value)
         if tp in (int, float, str):
+            # YAML gives bools, lists and mappings as themselves: int(True) or str({...}) would hide a typo.
+            if isinstance(value, (bool, list, tuple, dict)):
+                raise ValueError(f"expected {'a number' if tp in (int, float) else 'a single value'}, "
+                                 f"got {type(value).__name__}")
             if tp is int and isinstance(value, float) and not value.is_integer():
                 raise ValueError("expected an integer")
             return tp(value)
@@ -129,6 +134,9 @@ def add_dataclass_arguments(parser: argparse.ArgumentParser, cls) -> None:
             kw["const"] = True
             kw["type"] = _str2bool
             kw["metavar"] = "BOOL"
+            if not f.metadata.get("positional"):
+                parser.add_argument(f"--no-{f.name.replace('_', '-')}", dest=f.name, action="store_const",
+                                    const=False, default=argparse.SUPPRESS, help=f"same as --{flags[0][2:]} false")
         elif tp in (int, float, str):
             kw["type"] = tp
         elif tp is dict or origin is dict:
@@ -146,7 +154,7 @@ def build_config(cls: type[T], cli_values: dict, config_file: str | Path | None 
     values: dict[str, Any] = {}
     if config_file:
         data = load_config_file(config_file)
-        data = {k.replace("-", "_"): v for k, v in data.items()}
+        data = {str(k).replace("-", "_"): v for k, v in data.items()}
         unknown = sorted(set(data) - names)
         if unknown:
             raise InputError(f"{config_file}: unknown option(s) {', '.join(unknown)}; "
@@ -166,12 +174,27 @@ def build_config(cls: type[T], cli_values: dict, config_file: str | Path | None 
     return cfg
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with a short error: the message and a pointer to --help, not a screen of usage."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message}\n(see {self.prog} --help)\n")
+
+
+def make_parser(prog: str | None = None, description: str | None = None, cls=None) -> ArgumentParser:
+    """A parser with ``--config`` and, when ``cls`` is given, one flag per field of that dataclass.
+    The description keeps its line breaks (module docstrings that start with the command)."""
+    parser = ArgumentParser(prog=prog, description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", help="YAML or JSON file of defaults; flags given here win")
+    if cls is not None:
+        add_dataclass_arguments(parser, cls)
+    return parser
+
+
 def parse_config(cls: type[T], argv: Sequence[str] | None = None, prog: str | None = None,
                  description: str | None = None) -> T:
-    parser = argparse.ArgumentParser(prog=prog, description=description)
-    parser.add_argument("--config", help="YAML or JSON file of defaults; flags given here win")
-    add_dataclass_arguments(parser, cls)
-    ns = vars(parser.parse_args(argv))
+    """Parse ``argv`` into a ``cls`` (defaults <- ``--config`` file <- flags), validated."""
+    ns = vars(make_parser(prog, description, cls).parse_args(argv))
     cfg_file = ns.pop("config", None)
     return build_config(cls, ns, cfg_file)
 

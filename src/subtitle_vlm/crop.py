@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from subtitle_vlm.io import InputError
+
 
 @dataclass(frozen=True)
 class CropSpec:
@@ -47,7 +49,7 @@ def parse_crop(spec: str | None) -> CropSpec:
             return CropSpec("box", (x0, y0, x1, y1))
     except ValueError:
         pass
-    raise ValueError(f"bad crop {spec!r}: use none, auto, bottom=FRACTION (0-1] or box=x0,y0,x1,y1 in fractions")
+    raise InputError(f"bad crop {spec!r}: use none, auto, bottom=FRACTION (0-1] or box=x0,y0,x1,y1 in fractions")
 
 
 def crop_image(image, spec: str | CropSpec | None):

@@ -34,21 +34,44 @@ def natural_key(s: str) -> list:
 
 
 # ---------------------------------------------------------------- atomic writes
+def _blocked(path: Path, e: OSError) -> InputError:
+    """The message for an output that cannot be written: what is in the way and what to do."""
+    why = e.strerror or str(e)
+    if isinstance(e, IsADirectoryError) or path.is_dir():
+        why = "a folder of that name is in the way"
+    elif isinstance(e, (FileExistsError, NotADirectoryError)):
+        why = f"a file in the path is in the way ({why})"
+    return InputError(f"{path}: cannot write it ({why}); move that away or choose another output path")
+
+
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8", newline: str | None = None):
-    """Open a temp file beside ``path``; rename it over ``path`` only if the block finishes."""
+    """Open a temp file beside ``path``; rename it over ``path`` only if the block finishes.
+
+    A path that cannot be written (a folder or file in the way, no space, a read-only place) raises
+    InputError naming it; errors raised inside the block pass through unchanged.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        raise _blocked(path, e) from None
     binary = "b" in mode
     try:
         with os.fdopen(fd, mode, encoding=None if binary else encoding, newline=None if binary else newline) as f:
             yield f
-            f.flush()
-            os.fsync(f.fileno())
-        # mkstemp makes 0600 files; outputs should get the usual permissions (umask applied).
-        os.chmod(tmp, 0o666 & ~_UMASK)
-        os.replace(tmp, path)
+            try:
+                f.flush()
+                os.fsync(f.fileno())
+            except OSError as e:  # ENOSPC and friends surface here at the latest
+                raise _blocked(path, e) from None
+        try:
+            # mkstemp makes 0600 files; outputs should get the usual permissions (umask applied).
+            os.chmod(tmp, 0o666 & ~_UMASK)
+            os.replace(tmp, path)
+        except OSError as e:
+            raise _blocked(path, e) from None
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -79,14 +102,48 @@ def save_image_atomic(image, path: str | os.PathLike, **save_kwargs) -> None:
 
 
 # ---------------------------------------------------------------- JSONL
-def read_jsonl(path: str | os.PathLike, *, tolerate_partial_last_line: bool = False) -> list[dict]:
-    """Read a JSONL file; a bad line raises InputError naming file and line.
+def read_bytes(path: str | os.PathLike, what: str = "file") -> bytes:
+    """The bytes of an input file; a missing file, a folder or an unreadable one is an InputError."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; pass the {what} itself")
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise InputError(f"{path}: cannot read the {what} ({e.strerror or e}); check the path") from None
+
+
+def utf8_error(path: str | os.PathLike, raw: bytes, e: UnicodeDecodeError, offset: int = 0,
+               line: int | None = None) -> InputError:
+    """An InputError for bytes that are not UTF-8, naming the line and saying how to convert the file.
+    ``e`` comes from decoding ``raw[offset:]``; ``line`` is given when ``raw`` is one line of the file."""
+    pos = offset + e.start
+    if line is None:
+        line = raw.count(b"\n", 0, pos) + 1
+    col = pos - (raw.rfind(b"\n", 0, pos) + 1)
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        how = "it is UTF-16: convert it, e.g. iconv -f UTF-16 -t UTF-8"
+    else:
+        how = "convert it to UTF-8, e.g. iconv -f BIG5 -t UTF-8 (or the encoding it was saved in)"
+    return InputError(f"{path}:{line}: not UTF-8 (byte 0x{raw[pos]:02x} at byte {col + 1} of the line); {how}")
+
+
+def iter_lines(path: str | os.PathLike, what: str = "file") -> Iterator[tuple[int, bytes]]:
+    """(line number, bytes) of every line, without a leading UTF-8 BOM or a trailing CR."""
+    raw = read_bytes(path, what)
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    for i, line in enumerate(raw.split(b"\n"), 1):
+        yield i, line[:-1] if line.endswith(b"\r") else line
+
+
+def iter_jsonl(path: str | os.PathLike, *, tolerate_partial_last_line: bool = False) -> Iterator[tuple[int, dict]]:
+    """(line number, object) of each record of a JSONL file; a bad line raises InputError naming file and line.
 
     ``tolerate_partial_last_line`` drops an unterminated last line (a crash mid-append) instead of failing.
     """
     path = Path(path)
-    rows: list[dict] = []
-    raw = path.read_bytes()
+    raw = read_bytes(path, "JSONL file")
     lines = raw.split(b"\n")
     for i, line in enumerate(lines, 1):
         if not line.strip():
@@ -100,8 +157,12 @@ def read_jsonl(path: str | os.PathLike, *, tolerate_partial_last_line: bool = Fa
             raise InputError(f"{path}:{i}: not a valid UTF-8 JSON line ({e}); fix or remove that line") from None
         if not isinstance(obj, dict):
             raise InputError(f"{path}:{i}: expected a JSON object, got {type(obj).__name__}")
-        rows.append(obj)
-    return rows
+        yield i, obj
+
+
+def read_jsonl(path: str | os.PathLike, *, tolerate_partial_last_line: bool = False) -> list[dict]:
+    """Read a JSONL file (see ``iter_jsonl``)."""
+    return [obj for _, obj in iter_jsonl(path, tolerate_partial_last_line=tolerate_partial_last_line)]
 
 
 def append_jsonl(path: str | os.PathLike, rows: Iterable[dict]) -> None:
@@ -126,7 +187,7 @@ def repair_jsonl_tail(path: str | os.PathLike) -> int:
     path = Path(path)
     if not path.exists():
         return 0
-    raw = path.read_bytes()
+    raw = read_bytes(path, "JSONL file")
     if not raw or raw.endswith(b"\n"):
         return 0
     keep = raw.rfind(b"\n") + 1
@@ -136,28 +197,48 @@ def repair_jsonl_tail(path: str | os.PathLike) -> int:
 
 
 # ---------------------------------------------------------------- Kaggle CSV (id,text)
-def read_csv_predictions(path: str | os.PathLike) -> dict[str, str]:
-    """Read an ``id,text`` CSV into {id: text}; a duplicate id or a bad header is an InputError."""
+def iter_csv_rows(path: str | os.PathLike) -> Iterator[tuple[int, list[str]]]:
+    """(line number, fields) of every row of a UTF-8 CSV (BOM, CRLF and quoted newlines allowed); bytes
+    that are not UTF-8 or an unclosed quote raise InputError naming the line."""
     path = Path(path)
+    raw = read_bytes(path, "CSV file")
+    body = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = body.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise InputError(f"{path}: not UTF-8 ({e}); save it as UTF-8") from None
-    except OSError as e:
-        raise InputError(f"{path}: cannot read ({e.strerror or e}); check the path") from None
-    reader = csv.reader(io.StringIO(text, newline=""))
+        raise utf8_error(path, body, e) from None
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    start = 1
+    try:
+        for row in reader:
+            yield start, row
+            start = reader.line_num + 1
+    except csv.Error as e:
+        raise InputError(f"{path}:{start}: not valid CSV ({e}); a quote opened in this row is never "
+                         "closed: double quotes inside a quoted text (\"\") and close it") from None
+
+
+def read_csv_predictions(path: str | os.PathLike) -> dict[str, str]:
+    """Read an ``id,text`` CSV into {id: text}; a bad header, a row with other than 2 fields or a duplicate
+    id is an InputError naming the line."""
+    path = Path(path)
+    rows = iter_csv_rows(path)
+    first = next(rows, None)
+    if first is None:
+        raise InputError(f"{path}: empty file; a predictions CSV starts with the header 'id,text'")
+    header = [h.strip().lower() for h in first[1]]
+    if header != ["id", "text"]:
+        raise InputError(f"{path}:1: expected the header 'id,text', got {','.join(first[1])!r}")
     out: dict[str, str] = {}
-    header = next(reader, None)
-    if header is None:
-        return out
-    if [h.strip().lower() for h in header[:2]] != ["id", "text"]:
-        raise InputError(f"{path}:1: expected the header 'id,text', got {','.join(header)!r}")
-    for lineno, row in enumerate(reader, 2):
+    for lineno, row in rows:
         if not row:
             continue
-        if len(row) < 2:
+        if len(row) == 1:
             row = row + [""]
-        rid, txt = row[0], row[1]
+        if len(row) != 2:
+            raise InputError(f"{path}:{lineno}: {len(row)} fields where 'id,text' has 2; "
+                             "quote a text that contains commas (\"a, b\")")
+        rid, txt = row
         if rid in out:
             raise InputError(f"{path}:{lineno}: id {rid!r} appears twice; keep one row per id")
         out[rid] = txt
@@ -172,12 +253,6 @@ def write_csv_predictions(path: str | os.PathLike, rows: dict[str, str] | Iterab
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["id", "text"])
         w.writerows(items)
-
-
-def format_csv_rows(rows: Iterable[tuple[str, str]]) -> str:
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerows(rows)
-    return buf.getvalue()
 
 
 # ---------------------------------------------------------------- frame sets and image folders
@@ -206,9 +281,9 @@ def read_frame_set(folder: str | os.PathLike) -> list[Frame]:
     meta = folder / METADATA_NAME
     frames: list[Frame] = []
     if meta.exists():
-        for i, rec in enumerate(read_jsonl(meta, tolerate_partial_last_line=True), 1):
-            if "file_name" not in rec:
-                raise InputError(f"{meta}:{i}: record has no 'file_name'")
+        for i, rec in iter_jsonl(meta, tolerate_partial_last_line=True):
+            if not isinstance(rec.get("file_name"), str) or not rec["file_name"]:
+                raise InputError(f"{meta}:{i}: record has no 'file_name' string; give each frame's image path")
             p = folder / rec["file_name"]
             frames.append(Frame(id=Path(rec["file_name"]).stem, path=p, text=rec.get("text"), record=rec))
     else:

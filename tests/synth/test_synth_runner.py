@@ -122,6 +122,8 @@ def test_ctrl_c_in_a_real_two_worker_run_then_resume(tmp_path, sentence_file, bg
     n = len(read_jsonl(meta))
     assert 0 < n < 400
     assert not list(out.glob("*.tmp"))
+    # no image the metadata does not list (workers render ahead of the lines written in order)
+    assert {p.name for p in out.glob("frame_*.jpg")} == {r["file_name"] for r in read_jsonl(meta)}
     done = subprocess.run(args, capture_output=True, timeout=300)
     assert done.returncode == 0, done.stderr.decode()
     recs = read_jsonl(meta)

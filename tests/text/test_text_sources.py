@@ -22,9 +22,28 @@ def test_tsv_takes_the_sentence_column(tmp_path):
     assert load_sentences(p) == ["我在7-11門口等你。", "好 我知道了"]
 
 
-def test_tsv_keeps_tabs_inside_the_sentence_column(tmp_path):
-    p = _write(tmp_path, "x.tsv", "a.jpg\t前半\t後半\n".encode())
-    assert load_sentences(p) == ["前半\t後半"]
+def test_a_second_tab_in_a_tsv_line_is_an_error_naming_the_line(tmp_path):
+    # A TAB inside a sentence would be drawn as a missing-glyph box and would split labels.tsv.
+    p = _write(tmp_path, "x.tsv", "a.jpg\t好\nb.jpg\t前半\t後半\n".encode())
+    with pytest.raises(InputError, match=r"x\.tsv:2: .*second TAB"):
+        load_sentences(p)
+
+
+def test_control_characters_are_an_error_naming_the_line(tmp_path):
+    p = _write(tmp_path, "c.txt", "好\n\x00\x01壞\n".encode())
+    with pytest.raises(InputError, match=r"c\.txt:2: .*U\+0000"):
+        load_sentences(p)
+
+
+def test_utf16_file_is_named_as_such(tmp_path):
+    p = _write(tmp_path, "u16.txt", "第一句\n".encode("utf-16"))
+    with pytest.raises(InputError, match=r"u16\.txt:1: not UTF-8.*UTF-16.*iconv -f UTF-16"):
+        load_sentences(p)
+
+
+def test_a_folder_given_as_sentence_file_says_so(tmp_path):
+    with pytest.raises(InputError, match="is a folder"):
+        load_sentences(tmp_path)
 
 
 def test_tsv_line_without_tab_names_the_line(tmp_path):

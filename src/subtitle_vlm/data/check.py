@@ -23,15 +23,14 @@ ids unique.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from subtitle_vlm.data.prompts import IMAGE_TOKEN
-from subtitle_vlm.io import METADATA_NAME, InputError
+from subtitle_vlm.io import METADATA_NAME, InputError, iter_csv_rows, read_bytes
 
 CHECK_FORMATS = ("minicpmv", "tinyllava", "messages", "imagefolder", "gold")
 
@@ -62,7 +61,7 @@ def _decode(path: Path, raw: bytes, problems: list[Problem]) -> str | None:
 
 def _json_lines(path: Path, problems: list[Problem]) -> list[tuple[int, object]]:
     """(line number, parsed object) of each non-blank line; bad lines become problems."""
-    raw = path.read_bytes()
+    raw = read_bytes(path, "dataset file")
     if raw.startswith(b"\xef\xbb\xbf"):
         problems.append(Problem(str(path), "line 1", "starts with a UTF-8 BOM; save without BOM"))
         raw = raw[3:]
@@ -83,7 +82,7 @@ def _json_lines(path: Path, problems: list[Problem]) -> list[tuple[int, object]]
 
 
 def _json_list(path: Path, problems: list[Problem]) -> list | None:
-    text = _decode(path, path.read_bytes(), problems)
+    text = _decode(path, read_bytes(path, "dataset file"), problems)
     if text is None:
         return None
     try:
@@ -95,6 +94,16 @@ def _json_list(path: Path, problems: list[Problem]) -> list | None:
         problems.append(Problem(str(path), "file", f"expected a JSON list of records, got {type(data).__name__}"))
         return None
     return data
+
+
+def _objects(path: Path, items, kind: str, problems: list[Problem]):
+    """(where, record) of each record that is a JSON object; the others become problems."""
+    for n, rec in items:
+        where = _where(kind, n, rec)
+        if isinstance(rec, dict):
+            yield where, rec
+        else:
+            problems.append(Problem(str(path), where, f"expected an object, got {type(rec).__name__}"))
 
 
 # ---------------------------------------------------------------- detection
@@ -248,12 +257,8 @@ def _check_conversation_json(path: Path, fmt: str, image_folder: Path | None) ->
         problems.append(Problem(str(path), "file", "cannot tell the image folder the paths are relative to: "
                                 "pass --image-folder (or keep info.json beside the file)"))
     ids = _Ids()
-    for i, rec in enumerate(data):
-        where = _where("record", i, rec)
+    for where, rec in _objects(path, enumerate(data), "record", problems):
         errs: list[str] = []
-        if not isinstance(rec, dict):
-            problems.append(Problem(str(path), where, f"expected an object, got {type(rec).__name__}"))
-            continue
         e = ids.check(rec.get("id"), where, required=True)
         if e:
             errs.append(e)
@@ -282,11 +287,7 @@ def _check_conversation_json(path: Path, fmt: str, image_folder: Path | None) ->
 def _check_messages(path: Path) -> list[Problem]:
     problems: list[Problem] = []
     ids = _Ids()
-    for lineno, rec in _json_lines(path, problems):
-        where = _where("line", lineno, rec)
-        if not isinstance(rec, dict):
-            problems.append(Problem(str(path), where, f"expected an object, got {type(rec).__name__}"))
-            continue
+    for where, rec in _objects(path, _json_lines(path, problems), "line", problems):
         errs: list[str] = []
         e = ids.check(rec.get("id"), where, required=False)
         if e:
@@ -317,11 +318,7 @@ def _check_messages(path: Path) -> list[Problem]:
 def _check_imagefolder(path: Path) -> list[Problem]:
     problems: list[Problem] = []
     ids, names = _Ids(), _Ids("file_name")
-    for lineno, rec in _json_lines(path, problems):
-        where = _where("line", lineno, rec)
-        if not isinstance(rec, dict):
-            problems.append(Problem(str(path), where, f"expected an object, got {type(rec).__name__}"))
-            continue
+    for where, rec in _objects(path, _json_lines(path, problems), "line", problems):
         errs: list[str] = []
         for e in (ids.check(rec.get("id"), where, required=False),
                   names.check(rec.get("file_name"), where, required=True)):
@@ -345,18 +342,19 @@ def _check_imagefolder(path: Path) -> list[Problem]:
 
 def _check_gold(path: Path) -> list[Problem]:
     problems: list[Problem] = []
-    raw = path.read_bytes()
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]  # read_csv_predictions and Kaggle both accept a BOM
-    text = _decode(path, raw, problems)
-    if text is None:
-        return problems
-    rows = list(csv.reader(io.StringIO(text, newline="")))
-    if not rows or [h.strip().lower() for h in rows[0]] != ["id", "text"]:
-        got = ",".join(rows[0]) if rows else "nothing"
-        return [Problem(str(path), "line 1", f"expected the header 'id,text', got {got!r}")]
+    rows: list[tuple[int, list[str]]] = []
+    try:  # a BOM is fine here: read_csv_predictions and Kaggle both accept one
+        for lineno, row in iter_csv_rows(path):
+            rows.append((lineno, row))
+    except InputError as e:  # not UTF-8, or a quote never closed: the rows before it are still checked
+        m = re.match(rf"{re.escape(str(path))}:(\d+): (.*)", str(e), re.S)
+        problems.append(Problem(str(path), f"line {m.group(1)}", m.group(2)) if m
+                        else Problem(str(path), "file", str(e)))
+    if not rows or [h.strip().lower() for h in rows[0][1]] != ["id", "text"]:
+        got = ",".join(rows[0][1]) if rows else "nothing"
+        return [Problem(str(path), "line 1", f"expected the header 'id,text', got {got!r}")] + problems
     ids = _Ids()
-    for lineno, row in enumerate(rows[1:], 2):
+    for lineno, row in rows[1:]:
         if not row:
             continue
         where = f"line {lineno}" + (f" (id {row[0]!r})" if row[0] else "")
@@ -389,6 +387,8 @@ def check_file(path: str | os.PathLike, fmt: str | None = None,
     """Every problem in one dataset file ([] when it is fine). Raises InputError when the file is missing
     or its format cannot be told."""
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; pass a dataset file to --check (e.g. {path}/train.json)")
     if not path.is_file():
         raise InputError(f"{path}: file not found; pass a dataset file to --check")
     fmt = fmt or detect_format(path)

@@ -18,11 +18,10 @@ Check any such file against its trainer's rules (exit 2 when a record is bad):
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
-from subtitle_vlm.config import add_dataclass_arguments, build_config
+from subtitle_vlm.config import add_dataclass_arguments, build_config, make_parser
 from subtitle_vlm.data.check import CHECK_FORMATS, check_file
 from subtitle_vlm.data.dataset_config import DatasetConfig
 
@@ -42,9 +41,7 @@ def run_check(files: list[str], fmt: str | None = None, image_folder: str | None
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="subtitle-vlm dataset", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--config", help="YAML or JSON file of defaults; flags given here win")
+    p = make_parser("subtitle-vlm dataset", __doc__)
     p.add_argument("--check", nargs="+", metavar="FILE", help="validate dataset files instead of exporting")
     p.add_argument("--format", choices=CHECK_FORMATS, help="with --check: the files' format (default: detected)")
     p.add_argument("--image-folder", help="with --check: the folder TinyLLaVA image paths are relative to "

@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 
 from tqdm import tqdm
 
-from subtitle_vlm.io import METADATA_NAME, InputError, natural_key
+from subtitle_vlm.io import METADATA_NAME, InputError, iter_lines, natural_key
 
 
 @dataclass(frozen=True)
@@ -49,16 +49,19 @@ class LoadedSamples:
     source: Path        # metadata.jsonl or the TSV
 
 
-def _lines(path: Path) -> list[tuple[int, bytes]]:
-    raw = path.read_bytes()
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    return [(i, line.rstrip(b"\r")) for i, line in enumerate(raw.split(b"\n"), 1)]
-
-
-def _progress(lines: list, source: Path):
-    # Opening every image header takes a while on large sets; tqdm stays silent when stderr is not a terminal.
-    return tqdm(lines, desc=f"reading {source.name}", unit="rec", disable=None, leave=False)
+def _records(path: Path, skipped: list[Skipped], convert_hint: str):
+    """(where, is_last_line, text) of each non-blank UTF-8 line; lines that are not UTF-8 become skips.
+    A progress bar shows on a terminal (opening every image header takes a while on large sets)."""
+    lines = list(iter_lines(path))
+    for lineno, raw in tqdm(lines, desc=f"reading {path.name}", unit="rec", disable=None, leave=False):
+        if not raw.strip():
+            continue
+        where = f"{path}:{lineno}"
+        try:
+            yield where, lineno == len(lines), raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            skipped.append(Skipped(where, f"not UTF-8 (byte 0x{raw[e.start]:02x} at byte {e.start + 1} of the "
+                                          f"line); {convert_hint}"))
 
 
 def _check_rel(name: str) -> str | None:
@@ -74,6 +77,8 @@ def _check_rel(name: str) -> str | None:
 
 
 def _check_image(path: Path, verify: bool) -> str | None:
+    if path.is_dir():
+        return f"image is a folder, not a file: {path}"
     if not path.is_file():
         return f"image not found: {path}"
     if verify:
@@ -82,7 +87,7 @@ def _check_image(path: Path, verify: bool) -> str | None:
         try:
             with Image.open(path) as im:
                 w, h = im.size
-        except (UnidentifiedImageError, OSError) as e:
+        except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as e:
             return f"not a readable image: {path} ({e.__class__.__name__})"
         if w < 1 or h < 1:
             return f"image has no pixels: {path}"
@@ -124,20 +129,10 @@ def load_frame_set(folder: Path, verify_images: bool = True) -> LoadedSamples:
     samples: list[Sample] = []
     skipped: list[Skipped] = []
     seen: dict[str, str] = {}
-    lines = _lines(meta)
-    for lineno, raw in _progress(lines, meta):
-        where = f"{meta}:{lineno}"
-        if not raw.strip():
-            continue
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            skipped.append(Skipped(where, f"not UTF-8 (byte {e.start}); save the file as UTF-8"))
-            continue
+    for where, last, line in _records(meta, skipped, "save the file as UTF-8"):
         try:
             rec = json.loads(line)
         except json.JSONDecodeError as e:
-            last = lineno == len(lines)
             skipped.append(Skipped(where, "truncated last line (an interrupted write?)" if last
                                    else f"not valid JSON ({e.msg} at column {e.colno})"))
             continue
@@ -159,16 +154,7 @@ def load_tsv(tsv: Path, images: Path | None = None, verify_images: bool = True) 
     samples: list[Sample] = []
     skipped: list[Skipped] = []
     seen: dict[str, str] = {}
-    for lineno, raw in _progress(_lines(tsv), tsv):
-        where = f"{tsv}:{lineno}"
-        if not raw.strip():
-            continue
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            skipped.append(Skipped(where, f"not UTF-8 (byte {e.start}); convert the file, e.g. "
-                                          "iconv -f BIG5 -t UTF-8"))
-            continue
+    for where, _, line in _records(tsv, skipped, "convert the file, e.g. iconv -f BIG5 -t UTF-8"):
         if "\t" not in line:
             skipped.append(Skipped(where, "expected 'image_name<TAB>sentence'"))
             continue

@@ -4,17 +4,23 @@ Rows are appended to a journal (``<out>.journal.jsonl``) as each batch finishes,
 loses at most the batch in flight; a rerun skips every id already journaled (or already in ``<out>``).
 The CSV itself is written once, atomically, in natural id order. With ``workers``/``data_parallel`` > 1
 the frames are split into interleaved shards, one process each, each with its own journal; the parent
-merges them in order.
+merges them in order. Journals left by an earlier run with another process count are folded into the
+unsharded journal first, so a rerun with different ``--workers`` still resumes.
+
+``--engine`` also takes ``package.module:Class`` for an engine outside the registry (an ``Engine``
+subclass with ``from_config``); shard processes import it the same way.
 """
 
 from __future__ import annotations
 
+import glob
+import json
 import logging
 import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from subtitle_vlm.io import (Frame, InputError, append_jsonl, check_writable_dir, read_csv_predictions,
@@ -37,7 +43,8 @@ class PredictSummary:
 
     def as_dict(self) -> dict:
         return {"frames": self.frames, "read": self.read, "resumed": self.resumed,
-                "unreadable": len(self.failed), "seconds": round(self.seconds, 3), "frames_per_s": round(self.fps, 3)}
+                "unreadable": len(self.failed), "seconds": round(self.seconds, 3), "frames_per_s": round(self.fps, 3),
+                "unreadable_files": list(self.failed)}
 
     def __str__(self) -> str:
         s = (f"{self.frames} frames: {self.read} read this run ({self.fps:.2f} frames/s), "
@@ -55,9 +62,35 @@ def journal_path(out: str | Path, shard: str | None = None) -> Path:
     return out.with_name(out.name + tag + ".journal.jsonl")
 
 
-def load_done(out: str | Path, journals: list[Path]) -> dict[str, str]:
+def all_journals(out: str | Path) -> list[Path]:
+    """Every journal of ``out``: the unsharded one and those of any shard count."""
+    out = Path(out)
+    found = sorted(out.parent.glob(glob.escape(out.name) + ".shard*.journal.jsonl"))
+    return [journal_path(out)] + found
+
+
+def consolidate_journals(out: str | Path) -> dict[str, str]:
+    """Fold every journal of ``out`` into the unsharded one (atomically) and delete the shard journals.
+
+    Run by the parent before it starts shard processes: each shard then reads the unsharded journal
+    (which nobody appends to while shards run) plus its own.
+    """
+    from subtitle_vlm.io import write_jsonl
+
+    journals = all_journals(out)
+    done = load_done(None, journals)
+    base = journal_path(out)
+    if done:
+        write_jsonl(base, [{"id": k, "text": v} for k, v in done.items()])
+    for j in journals[1:]:
+        j.unlink(missing_ok=True)
+    return done
+
+
+def load_done(out: str | Path | None, journals: list[Path]) -> dict[str, str]:
+    """Readings already made: rows of ``out`` (when given) and of the journals, later ones winning."""
     done: dict[str, str] = {}
-    if Path(out).exists():
+    if out is not None and Path(out).exists():
         done.update(read_csv_predictions(out))
     for j in journals:
         if j.exists():
@@ -101,7 +134,7 @@ def read_frames(engine, frames: list[Frame], journal: Path, done: dict[str, str]
     """Read ``frames`` not in ``done`` batch by batch, journaling each batch; returns all readings."""
     from tqdm import tqdm
 
-    from subtitle_vlm.crop import crop_image
+    from subtitle_vlm.crop import crop_image, parse_crop
 
     results = dict(done)
     todo = [f for f in frames if f.id not in done]
@@ -110,6 +143,12 @@ def read_frames(engine, frames: list[Frame], journal: Path, done: dict[str, str]
     t0 = time.perf_counter()
     bs = max(1, int(getattr(engine, "batch_size", 1)))
     crop = getattr(engine, "crop", None)
+    if crop and parse_crop(crop).kind == "auto":
+        # 'auto' is the box PP-OCR's subtitle selector finds in each frame (needs the ppocr extra).
+        from subtitle_vlm.engines.ppocr import resolve_auto_crop as crop_one
+    else:
+        def crop_one(im):
+            return crop_image(im, crop)
     try:
         for start in range(0, len(todo), bs):
             batch = todo[start:start + bs]
@@ -119,7 +158,7 @@ def read_frames(engine, frames: list[Frame], journal: Path, done: dict[str, str]
                 if im is None:
                     summary.failed.append(str(fr.path))
                     continue
-                images.append(crop_image(im, crop) if crop else im)
+                images.append(crop_one(im) if crop else im)
                 ok.append(fr)
             texts = engine.read(images) if images else []
             if len(texts) != len(images):
@@ -138,24 +177,57 @@ def read_frames(engine, frames: list[Frame], journal: Path, done: dict[str, str]
     return results
 
 
+def load_engine_for(cfg):
+    """The registry's engine, or ``package.module:Class`` imported directly."""
+    if ":" in cfg.engine:
+        import importlib
+
+        mod_name, _, cls_name = cfg.engine.partition(":")
+        try:
+            cls = getattr(importlib.import_module(mod_name), cls_name)
+        except (ImportError, AttributeError) as e:
+            raise InputError(f"--engine {cfg.engine}: cannot import it ({e}); use a registered engine name "
+                             "or module:Class on the Python path") from None
+        return cls.from_config(cfg)
+    from subtitle_vlm.engines import load_engine
+
+    return load_engine(cfg.engine, cfg)
+
+
+def visible_gpus(n: int) -> list[str]:
+    """The GPU ids a data-parallel run uses: the first ``n`` of CUDA_VISIBLE_DEVICES (or 0..n-1)."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    ids = [v.strip() for v in visible.split(",") if v.strip()] if visible else [str(i) for i in range(n)]
+    if len(ids) < n:
+        raise InputError(f"--data-parallel {n} needs {n} GPUs but CUDA_VISIBLE_DEVICES={visible} names "
+                         f"{len(ids)}; lower --data-parallel or list more GPUs")
+    return ids[:n]
+
+
+def summary_path(out: str | Path, shard: str) -> Path:
+    out = Path(out)
+    return out.with_name(out.name + ".shard" + shard.replace("/", "of") + ".summary.json")
+
+
 def _spawn_shards(cfg, n: int, gpus: bool) -> list[subprocess.Popen]:
     """Start one ``subtitle-vlm predict --shard i/n`` process per shard (GPU i when ``gpus``)."""
-    import json as _json
-
+    gpu_ids = visible_gpus(n) if gpus else []
     procs = []
     for i in range(n):
         env = dict(os.environ)
         if gpus:
-            env["CUDA_VISIBLE_DEVICES"] = str(i)
+            env["CUDA_VISIBLE_DEVICES"] = gpu_ids[i]
         args = [sys.executable, "-m", "subtitle_vlm", "predict", "--input", cfg.input, "--out", cfg.out,
                 "--engine", cfg.engine, "--batch-size", str(cfg.batch_size), "--shard", f"{i}/{n}",
                 "--workers", "1", "--data-parallel", "0", "--device", "cuda:0" if gpus else cfg.device,
                 "--dtype", cfg.dtype, "--max-new-tokens", str(cfg.max_new_tokens), "--limit", str(cfg.limit),
-                "--engine-options", _json.dumps(cfg.engine_options), "--seed", str(cfg.seed),
+                "--engine-options", json.dumps(cfg.engine_options), "--seed", str(cfg.seed),
                 "--trust-remote-code", str(cfg.trust_remote_code).lower()]
-        for opt in ("model", "adapter", "prompt", "crop"):
+        opts = ["model", "adapter", "prompt", "crop"] + ([] if gpus else ["device_map", "max_memory"])
+        for opt in opts:
             if getattr(cfg, opt) is not None:
-                args += [f"--{opt}", str(getattr(cfg, opt))]
+                args += [f"--{opt.replace('_', '-')}", str(getattr(cfg, opt))]
+        args += ["--summary-json", str(summary_path(cfg.out, f"{i}/{n}"))]
         if i:
             args += ["--no-progress"]
         procs.append(subprocess.Popen(args, env=env))
@@ -169,15 +241,32 @@ def run_predict(cfg, engine=None, progress: bool = True) -> PredictSummary:
     summary = PredictSummary(frames=len(frames))
     n_proc = cfg.data_parallel or (cfg.workers if cfg.workers > 1 else 0)
     if n_proc > 1 and not cfg.shard and engine is None:
-        journals = [journal_path(cfg.out, f"{i}/{n_proc}") for i in range(n_proc)]
-        before = load_done(cfg.out, journals)
+        before = consolidate_journals(cfg.out)
+        if Path(cfg.out).exists():
+            before.update(read_csv_predictions(cfg.out))
         summary.resumed = sum(1 for f in frames if f.id in before)
+        if summary.resumed == len(frames):
+            _finish(cfg, frames, before, all_journals(cfg.out))
+            return summary
+        journals = [journal_path(cfg.out)] + [journal_path(cfg.out, f"{i}/{n_proc}") for i in range(n_proc)]
         t0 = time.perf_counter()
         procs = _spawn_shards(cfg, n_proc, gpus=bool(cfg.data_parallel))
-        codes = [p.wait() for p in procs]
+        try:
+            codes = [p.wait() for p in procs]
+        except BaseException:
+            for p in procs:  # Ctrl-C: stop the shards too; their journals keep what they finished
+                p.terminate()
+            for p in procs:
+                p.wait()
+            raise
         summary.seconds = time.perf_counter() - t0
         results = load_done(cfg.out, journals)
         summary.read = sum(1 for f in frames if f.id in results) - summary.resumed
+        for i in range(n_proc):
+            sp = summary_path(cfg.out, f"{i}/{n_proc}")
+            if sp.exists():
+                summary.failed += json.loads(sp.read_text(encoding="utf-8")).get("unreadable_files", [])
+                sp.unlink()
         if any(codes):
             raise RuntimeError(f"{sum(1 for c in codes if c)} of {n_proc} shard processes failed (exit codes "
                                f"{codes}); rerun the same command to resume from their journals")
@@ -186,20 +275,27 @@ def run_predict(cfg, engine=None, progress: bool = True) -> PredictSummary:
 
     shard_frames = _shard(frames, cfg.shard)
     journal = journal_path(cfg.out, cfg.shard)
-    done = load_done(cfg.out if not cfg.shard else Path("/nonexistent"), [journal])
+    # A shard reads the unsharded journal (consolidated by its parent) but never another shard's, which
+    # may be mid-append; a single process reads every journal left by any earlier run.
+    journals = [journal_path(cfg.out), journal] if cfg.shard else all_journals(cfg.out)
+    done = load_done(cfg.out, journals)
+    if cfg.shard:
+        done = {f.id: done[f.id] for f in shard_frames if f.id in done}
     own = engine is None
-    if own:
-        from subtitle_vlm.engines import load_engine
-
-        engine = load_engine(cfg.engine, cfg)
+    if own and any(f.id not in done for f in shard_frames):
+        engine = load_engine_for(cfg)
     try:
-        results = read_frames(engine, shard_frames, journal, done, summary, progress)
+        if engine is None:  # everything already read: no need to load a model
+            summary.resumed = len(shard_frames)
+            results = dict(done)
+        else:
+            results = read_frames(engine, shard_frames, journal, done, summary, progress)
     finally:
-        if own:
+        if own and engine is not None:
             engine.close()
     summary.frames = len(shard_frames)
     if not cfg.shard:
-        _finish(cfg, frames, results, [journal])
+        _finish(cfg, frames, results, journals)
     return summary
 
 
@@ -213,4 +309,4 @@ def _finish(cfg, frames: list[Frame], results: dict[str, str], journals: list[Pa
             j.unlink()
 
 
-__all__ = ["PredictSummary", "run_predict", "read_frames", "open_rgb", "journal_path", "replace"]
+__all__ = ["PredictSummary", "run_predict", "read_frames", "open_rgb", "journal_path", "all_journals", "load_engine_for"]

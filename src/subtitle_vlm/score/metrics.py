@@ -23,10 +23,13 @@ def levenshtein(a: str, b: str) -> int:
     return Levenshtein.distance(a, b)
 
 
-def cer(refs: list[str], hyps: list[str]) -> float:
-    dist = sum(levenshtein(r, h) for r, h in zip(refs, hyps, strict=True))
-    total = sum(len(r) for r in refs)
+def _rate(dist: int, total: int) -> float:
+    # With no reference characters at all, any insertion is a full error and none is perfect.
     return dist / total if total else float(dist > 0)
+
+
+def cer(refs: list[str], hyps: list[str]) -> float:
+    return _rate(sum(levenshtein(r, h) for r, h in zip(refs, hyps, strict=True)), sum(len(r) for r in refs))
 
 
 @dataclass
@@ -54,9 +57,7 @@ class ScoreReport:
 
     @property
     def cer(self) -> float:
-        total = sum(len(r.gold) for r in self.rows)
-        dist = sum(r.distance for r in self.rows)
-        return dist / total if total else float(dist > 0)
+        return _rate(sum(r.distance for r in self.rows), sum(len(r.gold) for r in self.rows))
 
     @property
     def exact_match(self) -> float:
@@ -82,10 +83,11 @@ class ScoreReport:
 
     def to_markdown(self, worst: int = 10) -> str:
         def cell(s: str) -> str:
-            return s.replace("|", "\\|") or "∅"
+            # a table row is one line: show line breaks (CSV allows them in quoted text) as \n
+            return s.replace("\\", "\\\\").replace("|", "\\|").replace("\r", "\\r").replace("\n", "\\n") or "∅"
 
         lines = [
-            f"| rows | mean Levenshtein | CER | exact match | missing ids | extra ids | normalize |",
+            "| rows | mean Levenshtein | CER | exact match | missing ids | extra ids | normalize |",
             "|---:|---:|---:|---:|---:|---:|---|",
             f"| {self.n} | {self.mean_levenshtein:.4f} | {self.cer:.4f} | {self.exact_match:.2%} | "
             f"{len(self.missing)} | {len(self.extra)} | {self.profile} |",
@@ -93,7 +95,7 @@ class ScoreReport:
         bad = [r for r in self.worst(worst) if r.distance > 0]
         if bad:
             lines += ["", f"Worst {len(bad)} rows:", "", "| id | distance | gold | prediction |", "|---|---:|---|---|"]
-            lines += [f"| {r.id} | {r.distance} | {cell(r.gold)} | {cell(r.pred)} |" for r in bad]
+            lines += [f"| {cell(r.id)} | {r.distance} | {cell(r.gold)} | {cell(r.pred)} |" for r in bad]
         return "\n".join(lines) + "\n"
 
 

@@ -7,34 +7,56 @@ exact match, missing and extra ids, and the worst rows. Markdown by default; --j
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
+from dataclasses import dataclass, field
+from typing import Literal
 
-from subtitle_vlm.io import atomic_write_text, read_csv_predictions
-from subtitle_vlm.score.metrics import score_predictions
-from subtitle_vlm.text.normalize import PROFILES
+from subtitle_vlm.config import parse_config
+from subtitle_vlm.io import InputError, atomic_write_text, read_csv_predictions
+from subtitle_vlm.score.metrics import ScoreReport, score_predictions
+
+
+@dataclass
+class ScoreConfig:
+    gold: str = field(default="", metadata={"help": "gold CSV (id,text)"})
+    pred: str = field(default="", metadata={"help": "prediction CSV (id,text)"})
+    normalize: Literal["none", "width", "punct", "script"] = field(default="none", metadata={
+        "help": "normalisation profile applied to both sides (none is the competition metric)"})
+    json: bool = field(default=False, metadata={"help": "print JSON instead of Markdown"})
+    worst: int = field(default=10, metadata={"help": "how many worst rows to list"})
+    out: str | None = field(default=None, metadata={"help": "also write the report here (.json or .md)"})
+
+    def validate(self) -> None:
+        if not self.gold or not self.pred:
+            raise InputError("--gold and --pred are required: the two id,text CSV files to compare")
+        if self.worst < 0:
+            raise InputError(f"--worst {self.worst}: give 0 or more rows to list")
+
+
+def _warnings(report: ScoreReport) -> list[str]:
+    out = []
+    if report.missing and report.extra and len(report.missing) == report.n:
+        out.append(f"score: no predicted id matches a gold id (gold {report.missing[0]!r}, predicted "
+                   f"{report.extra[0]!r}); ids are image file names without the extension")
+    if report.missing:
+        out.append(f"score: {len(report.missing)} gold ids have no prediction (scored as empty), "
+                   f"e.g. {report.missing[0]}")
+    if report.extra:
+        out.append(f"score: {len(report.extra)} predicted ids are not in gold (ignored), e.g. {report.extra[0]}")
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="subtitle-vlm score", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--gold", required=True, help="gold CSV (id,text)")
-    p.add_argument("--pred", required=True, help="prediction CSV (id,text)")
-    p.add_argument("--normalize", default="none", choices=PROFILES, help="normalisation profile (default none)")
-    p.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
-    p.add_argument("--worst", type=int, default=10, help="how many worst rows to list")
-    p.add_argument("--out", help="also write the report here (.json or .md)")
-    a = p.parse_args(argv)
-    report = score_predictions(read_csv_predictions(a.gold), read_csv_predictions(a.pred), a.normalize)
-    as_json = json.dumps(report.as_dict(a.worst), ensure_ascii=False, indent=2)
-    print(as_json if a.json else report.to_markdown(a.worst))
-    if report.missing:
-        print(f"score: {len(report.missing)} gold ids have no prediction (scored as empty), "
-              f"e.g. {report.missing[0]}", file=sys.stderr)
-    if report.extra:
-        print(f"score: {len(report.extra)} predicted ids are not in gold (ignored), e.g. {report.extra[0]}",
-              file=sys.stderr)
-    if a.out:
-        atomic_write_text(a.out, as_json + "\n" if a.out.endswith(".json") else report.to_markdown(a.worst))
+    cfg = parse_config(ScoreConfig, argv, prog="subtitle-vlm score", description=__doc__)
+    gold = read_csv_predictions(cfg.gold)
+    if not gold:
+        raise InputError(f"{cfg.gold}: no rows under the header; the gold file needs one 'id,text' row per frame")
+    report = score_predictions(gold, read_csv_predictions(cfg.pred), cfg.normalize)
+    as_json = json.dumps(report.as_dict(cfg.worst), ensure_ascii=False, indent=2)
+    print(as_json if cfg.json else report.to_markdown(cfg.worst))
+    for line in _warnings(report):
+        print(line, file=sys.stderr)
+    if cfg.out:
+        atomic_write_text(cfg.out, as_json + "\n" if cfg.out.endswith(".json") else report.to_markdown(cfg.worst))
     return 0

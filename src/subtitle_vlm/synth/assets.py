@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from subtitle_vlm.io import InputError
 from subtitle_vlm.synth.backgrounds import builtin_refs, scan_folder
 from subtitle_vlm.synth.fonts import FontInfo, discover_fonts
+from subtitle_vlm.synth.record import fits_frame
 from subtitle_vlm.synth.synth_config import SynthConfig
 
 
@@ -34,10 +35,12 @@ def load_assets(cfg: SynthConfig) -> Assets:
     fonts, font_skips = discover_fonts(cfg.fonts, cfg.font_faces)
     if not fonts:
         detail = "; ".join(f"{p}: {r}" for p, r in font_skips[:5])
-        where = f"--fonts {' '.join(cfg.fonts)}" if cfg.fonts else "installed font wheels and system fonts"
+        where = (f"--fonts {' '.join(cfg.fonts)}" if cfg.fonts
+                 else "the installed font wheels and the system fonts (none has Traditional Chinese glyphs)")
         raise InputError(f"no usable font in {where}" + (f" ({detail})" if detail else "")
-                         + "; pass --fonts with a .ttf/.otf/.ttc that has Traditional Chinese glyphs, "
-                           "or install manimgx-fonts-cjk")
+                         + "; pass --fonts with a .ttf/.otf/.ttc that has Traditional Chinese glyphs, or install "
+                           "one: pip install 'subtitle-vlm[fonts]' (the manimgx-fonts-cjk wheel), or a system "
+                           "package such as fonts-noto-cjk (Debian/Ubuntu) or google-noto-sans-cjk-fonts (Fedora)")
 
     if cfg.backgrounds:
         backgrounds, bg_skips = scan_folder(cfg.backgrounds)
@@ -51,22 +54,30 @@ def load_assets(cfg: SynthConfig) -> Assets:
     prepared = prepare_sentences(raw, convert=cfg.convert, min_len=cfg.min_len, max_len=cfg.max_len)
     sentence_skips: dict[str, int] = dict(prepared.dropped)
     uncovered: list[str] = []
+    too_wide = 0
+    W, H = cfg.width_height()
     sentences, sentence_fonts = [], []
     for s in prepared.sentences:
         cover = tuple(i for i, f in enumerate(fonts) if f.covers(s))
         if not cover:
             uncovered.append(s)
             continue
+        cover = tuple(i for i in cover if fits_frame(fonts[i], s, W, H))
+        if not cover:
+            too_wide += 1
+            continue
         sentences.append(s)
         sentence_fonts.append(cover)
     if uncovered:
         sentence_skips["no_font_has_all_glyphs"] = len(uncovered)
+    if too_wide:
+        sentence_skips["too_long_for_the_frame_size"] = too_wide
     if not sentences:
         example = ""
         if uncovered:
             example = f"; e.g. {uncovered[0]!r} lacks {fonts[0].missing(uncovered[0])!r} in {fonts[0].name}"
         raise InputError(f"{source}: no usable sentence ({len(raw)} read; dropped: {sentence_skips}){example}; "
-                         "check --min-len/--max-len or pass fonts that cover the text with --fonts")
+                         "check --min-len/--max-len, a larger --size, or pass fonts that cover the text with --fonts")
     skipped = {
         "sentences": sentence_skips,
         "sentence_examples": [{"sentence": s, "missing": min((f.missing(s) for f in fonts), key=len)}

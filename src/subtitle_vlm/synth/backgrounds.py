@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 
@@ -198,17 +199,30 @@ def open_background(ref: str, target: tuple[int, int] | None = None) -> Image.Im
     return im.convert("RGB")
 
 
-# 64 covers at 1280x720 (zooms up to 1.3) is about 240 MB per process: every built-in background at
-# every zoom stays decoded, and a user folder's recent ones do.
-@lru_cache(maxsize=64)
+# Covers stay decoded per process up to a byte budget: at 1280x720 that is about 70 covers (every
+# built-in background at every zoom); at 8K only a few, so a large --size cannot exhaust memory.
+COVER_CACHE_BYTES = 256 * 2**20
+_covers: OrderedDict[tuple, Image.Image] = OrderedDict()
+
+
 def load_cover(ref: str, width: int, height: int, zoom: float) -> Image.Image:
     """``ref`` scaled to cover width x height times ``zoom`` (cached; callers must not modify it)."""
+    key = (ref, width, height, zoom)
+    im = _covers.get(key)
+    if im is not None:
+        _covers.move_to_end(key)
+        return im
     tw, th = int(math.ceil(width * zoom)), int(math.ceil(height * zoom))
     im = open_background(ref, (tw, th))
     s = max(tw / im.width, th / im.height)
     size = (max(tw, int(math.ceil(im.width * s))), max(th, int(math.ceil(im.height * s))))
     if size != im.size:
         im = im.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+    _covers[key] = im
+    used = sum(c.width * c.height * 3 for c in _covers.values())
+    while len(_covers) > 1 and used > COVER_CACHE_BYTES:
+        _, old = _covers.popitem(last=False)
+        used -= old.width * old.height * 3
     return im
 
 

@@ -39,9 +39,6 @@ class FontInfo:
     def missing(self, text: str) -> str:
         return "".join(sorted({c for c in text if c not in "\n\r\t" and ord(c) not in self.codepoints}))
 
-    def ref(self) -> dict:
-        return {"path": self.path, "index": self.index, "name": self.name}
-
 
 def _system_font_dirs() -> list[Path]:
     home = Path.home()
@@ -106,6 +103,28 @@ def _from_ranges(ranges) -> frozenset:
     return frozenset(c for a, b in ranges for c in range(a, b + 1))
 
 
+def _faces_of(path: str, fonts: list, faces: str) -> list[tuple]:
+    named = []
+    for i, tt in enumerate(fonts):
+        name = tt["name"].getDebugName(4) or Path(path).stem
+        family = tt["name"].getDebugName(1) or name
+        named.append((i, name, family, tt))
+    if faces == "auto" and len(named) > 1:
+        named = [f for f in named if any(t in f[1] or t in f[2] for t in _TRADITIONAL_FACE_TAGS)] or named
+    out = []
+    for i, name, _family, tt in named:
+        cmap = tt.getBestCmap()
+        if not cmap:
+            raise ValueError(f"face {i} has no Unicode cmap")
+        wr = None
+        if "fvar" in tt:
+            for ax in tt["fvar"].axes:
+                if ax.axisTag == "wght":
+                    wr = (int(ax.minValue), int(ax.maxValue))
+        out.append((i, name, wr, frozenset(cmap)))
+    return out
+
+
 @lru_cache(maxsize=256)
 def _read_faces(path: str, mtime_ns: int, size: int, faces: str) -> tuple:
     """(index, name, weight_range, codepoints) per chosen face; cached in memory and on disk per file version
@@ -125,35 +144,24 @@ def _read_faces(path: str, mtime_ns: int, size: int, faces: str) -> tuple:
             pass  # a damaged cache entry is rebuilt below
     from fontTools.ttLib import TTCollection, TTFont
 
+    # lazy=True keeps the file open until close(): read what we need, then close every face.
     if path.lower().endswith((".ttc", ".otc")):
-        fonts = list(TTCollection(path, lazy=True).fonts)
+        opened = TTCollection(path, lazy=True)
+        fonts = list(opened.fonts)
     else:
-        fonts = [TTFont(path, lazy=True)]
-    named = []
-    for i, tt in enumerate(fonts):
-        name = tt["name"].getDebugName(4) or Path(path).stem
-        family = tt["name"].getDebugName(1) or name
-        named.append((i, name, family, tt))
-    if faces == "auto" and len(named) > 1:
-        named = [f for f in named if any(t in f[1] or t in f[2] for t in _TRADITIONAL_FACE_TAGS)] or named
-    out = []
-    for i, name, _family, tt in named:
-        cmap = tt.getBestCmap()
-        if not cmap:
-            raise ValueError(f"face {i} has no Unicode cmap")
-        wr = None
-        if "fvar" in tt:
-            for ax in tt["fvar"].axes:
-                if ax.axisTag == "wght":
-                    wr = (int(ax.minValue), int(ax.maxValue))
-        out.append((i, name, wr, frozenset(cmap)))
+        opened = TTFont(path, lazy=True)
+        fonts = [opened]
+    try:
+        out = _faces_of(path, fonts, faces)
+    finally:
+        opened.close()
     if cfile:
-        try:
-            from subtitle_vlm.io import atomic_write_text
+        from subtitle_vlm.io import InputError, atomic_write_text
 
+        try:
             atomic_write_text(cfile, json.dumps([{"index": i, "name": n, "wght": list(w) if w else None,
                                                   "ranges": _to_ranges(c)} for i, n, w, c in out]))
-        except OSError:
+        except (OSError, InputError):
             pass  # no cache, just slower next time
     return tuple(out)
 

@@ -7,7 +7,6 @@ subtitle box that a synthesised frame's record gives. Works on any frame set or 
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 from dataclasses import dataclass, field
@@ -15,7 +14,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from subtitle_vlm.config import add_dataclass_arguments, build_config
+from subtitle_vlm.config import parse_config
 from subtitle_vlm.io import InputError, read_frame_set, save_image_atomic
 
 
@@ -34,11 +33,19 @@ class PreviewConfig:
             raise InputError("--input is required: a frame set or a folder of images")
         if self.count < 1 or self.cols < 1 or self.thumb_width < 32:
             raise InputError("--count and --cols must be >= 1 and --thumb-width >= 32")
+        if self.thumb_width > 4096 or self.count > 1000:
+            raise InputError("--thumb-width is at most 4096 px and --count at most 1000 (one grid image)")
+        if Path(self.out).suffix.lower() != ".png":
+            raise InputError(f"--out {self.out}: the preview is a PNG; name it *.png")
 
 
 def _label_font(path: str | None, size: int, sample: str):
     if path:
-        return ImageFont.truetype(path, size)
+        try:
+            return ImageFont.truetype(path, size)
+        except OSError as e:
+            raise InputError(f"--font {path}: cannot open it as a font ({e}); pass a .ttf/.otf/.ttc file, "
+                             "or leave --font out to use a CJK font found here") from None
     from subtitle_vlm.synth.fonts import discover_fonts
 
     fonts, _ = discover_fonts(None)
@@ -63,7 +70,7 @@ def make_grid(frames, cfg: PreviewConfig) -> Image.Image:
         try:
             with Image.open(fr.path) as im:
                 im = im.convert("RGB")
-        except (OSError, SyntaxError) as e:
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
             print(f"preview: skipping {fr.path}: {e}", file=sys.stderr)
             continue
         scale = tw / im.width
@@ -101,19 +108,12 @@ def write_preview(cfg: PreviewConfig) -> Path:
         raise InputError(f"{cfg.input}: holds no frames")
     grid = make_grid(frames, cfg)
     out = Path(cfg.out)
-    if out.suffix.lower() != ".png":
-        raise InputError(f"--out {out}: the preview is a PNG; name it *.png")
     save_image_atomic(grid, out, optimize=True)
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="subtitle-vlm preview", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", help="YAML or JSON file of defaults; flags given here win")
-    add_dataclass_arguments(parser, PreviewConfig)
-    ns = vars(parser.parse_args(argv))
-    cfg = build_config(PreviewConfig, ns, ns.pop("config", None))
+    cfg = parse_config(PreviewConfig, argv, prog="subtitle-vlm preview", description=__doc__)
     out = write_preview(cfg)
     print(f"preview: wrote {out}", file=sys.stderr)
     return 0

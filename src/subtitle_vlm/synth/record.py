@@ -28,6 +28,8 @@ from subtitle_vlm.text.wrap import wrap_two_lines
 WEIGHTS = (300, 400, 500, 600, 700, 800, 900)
 REGULAR_WEIGHT = 400
 MAX_WIDTH_FRACTION = 0.92
+MIN_FONT_PX = 8
+LINE_GAP = 0.12  # extra space between two lines, in font sizes
 BRIGHT_THRESHOLD = 150  # the original's rule: outline when the brightest pixel under the text is brighter
 
 
@@ -66,6 +68,47 @@ def _brightest(bg_img, box) -> float:
     return float(arr.sum(axis=2).max()) / 3.0
 
 
+def _text_height(font, lines: list[str]) -> int:
+    """The original's h: the ink's bottom below the top of the line (PIL's old getsize height)."""
+    return max(int(font.getbbox(ln)[3]) for ln in lines)
+
+
+def _block_fits(font, lines: list[str], spacing: int, size: int, W: int, H: int) -> tuple[float, float]:
+    """How far the block over- or undershoots (<= 1 fits): widest line against MAX_WIDTH_FRACTION of W,
+    and the placement rule's need (top edge down to H-3h, the lines above it) against H."""
+    widest = max(text_width(font, ln, spacing) for ln in lines)
+    h = _text_height(font, lines)
+    need = 3 * h + (len(lines) - 1) * (line_height(font) + int(round(size * LINE_GAP)))
+    return widest / (W * MAX_WIDTH_FRACTION), need / H
+
+
+def fit_lines(info, text: str, lines: list[str], size: int, spacing_frac: float, weight, W: int, H: int):
+    """Shrink (and wrap into two lines when one is too wide) until the subtitle fits the frame.
+    Returns (lines, size, font, letter spacing px), or None when it does not fit even at MIN_FONT_PX."""
+    size = max(MIN_FONT_PX, size)
+    for _ in range(12):
+        font = load_font(info.path, info.index, size, weight)
+        spacing = int(round(size * spacing_frac))
+        over_w, over_h = _block_fits(font, lines, spacing, size, W, H)
+        if over_w <= 1 and over_h <= 1:
+            return lines, size, font, spacing
+        if over_w > 1 and len(lines) == 1 and len(text) >= 2:
+            lines = wrap_two_lines(text, len(text) - 1)
+            continue
+        if size == MIN_FONT_PX:
+            return None
+        size = max(MIN_FONT_PX, min(size - 1, int(size / max(over_w, over_h))))
+    return None
+
+
+def fits_frame(info, text: str, W: int, H: int) -> bool:
+    """Whether ``text`` can be set in ``info`` inside a W x H frame (two lines at MIN_FONT_PX at worst)."""
+    if len(text) * MIN_FONT_PX * 1.5 <= W * MAX_WIDTH_FRACTION:  # one line at the smallest size: always fits
+        return True
+    weight = info.weight_range[1] if info.weight_range else None  # the widest weight the sampler may pick
+    return fit_lines(info, text, [text], MIN_FONT_PX, 0.0, weight, W, H) is not None
+
+
 def sample_subtitle(rng, text: str, font_choices, assets, params, W: int, H: int, bg_img) -> dict:
     scale = H / 720
     info = assets.fonts[font_choices[int(rng.integers(len(font_choices)))]]
@@ -74,7 +117,7 @@ def sample_subtitle(rng, text: str, font_choices, assets, params, W: int, H: int
         w = int(rng.choice(WEIGHTS)) if rng.random() < params.p_weight else REGULAR_WEIGHT
         weight = int(np.clip(w, *info.weight_range))
     lo, hi = params.font_size
-    size = int(rng.integers(max(8, round(lo * scale)), max(8, round(hi * scale)) + 1))
+    size = int(rng.integers(max(MIN_FONT_PX, round(lo * scale)), max(MIN_FONT_PX, round(hi * scale)) + 1))
     if rng.random() < params.p_yellow:
         fill = [int(rng.integers(235, 256)), int(rng.integers(200, 236)), int(rng.integers(0, 70))]
     else:
@@ -88,24 +131,17 @@ def sample_subtitle(rng, text: str, font_choices, assets, params, W: int, H: int
     with_box = rng.random() < params.p_box
 
     lines = wrap_two_lines(text, len(text) - 1) if two_line else [text]
-    max_w = W * MAX_WIDTH_FRACTION
-    for _ in range(4):  # wrap, then shrink until every line fits the width
-        font = load_font(info.path, info.index, size, weight)
-        spacing = int(round(size * spacing_frac))
-        widest = max(text_width(font, ln, spacing) for ln in lines)
-        if widest <= max_w:
-            break
-        if len(lines) == 1 and len(text) >= 2:
-            lines = wrap_two_lines(text, len(text) - 1)
-            continue
-        size = max(8, int(size * max_w / widest))
-    font = load_font(info.path, info.index, size, weight)
-    spacing = int(round(size * spacing_frac))
+    fitted = fit_lines(info, text, lines, size, spacing_frac, weight, W, H)
+    if fitted is None and spacing_frac:
+        fitted = fit_lines(info, text, lines, size, 0.0, weight, W, H)
+    if fitted is None:  # load_assets drops sentences that cannot fit at MIN_FONT_PX; reaching here is a bug
+        raise RuntimeError(f"{text!r} does not fit a {W}x{H} frame in {info.name} at {MIN_FONT_PX} px")
+    lines, size, font, spacing = fitted
 
     # Original rule: the (last) line's top edge uniformly between H-3h and H-2h, h = the text's height
     # measured from the top of the line (what PIL's old getsize returned: the ink's bottom below the top).
-    h = max(int(font.getbbox(ln)[3]) for ln in lines)
-    pitch = line_height(font) + int(round(size * 0.12))
+    h = _text_height(font, lines)
+    pitch = line_height(font) + int(round(size * LINE_GAP))
     top_last = int(rng.integers(H - 3 * h, H - 2 * h + 1))
     top = top_last - (len(lines) - 1) * pitch
     line_xy = []

@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import multiprocessing as mp
+import os
+import re
 import signal
 import time
 from pathlib import Path
 
-from subtitle_vlm.io import (METADATA_NAME, InputError, append_jsonl, atomic_write_json, atomic_write_text,
-                             check_writable_dir, read_jsonl, repair_jsonl_tail)
+from subtitle_vlm.io import (METADATA_NAME, InputError, append_jsonl, atomic_open, atomic_write_json,
+                             check_writable_dir, iter_jsonl, repair_jsonl_tail)
 from subtitle_vlm.synth.assets import Assets, load_assets
 from subtitle_vlm.synth.record import sample_record
 from subtitle_vlm.synth.render import render_record, save_frame
@@ -33,6 +36,8 @@ TSV_NAME = "labels.tsv"
 SUMMARY_NAME = "synth_summary.json"
 _FLUSH_EVERY = 32
 _FLUSH_SECONDS = 1.0
+_FRAME_RE = re.compile(r"frame_(\d{6,})\.(?:jpg|png)$")
+log = logging.getLogger(__name__)
 
 _CTX: tuple | None = None  # (cfg, assets, out) in each worker
 
@@ -97,24 +102,79 @@ def _remove_temp_files(out: Path) -> int:
     return removed
 
 
-def _existing(out: Path, ext: str) -> tuple[list[dict], int, int]:
-    """Records already listed (after repairing a crash), bytes cut, temp files removed."""
+def _frame_files(out: Path) -> list[tuple[int, Path]]:
+    """(index, path) of every file named like a frame of ours (``frame_000001.jpg`` is index 0)."""
+    found = []
+    for p in out.iterdir():
+        m = _FRAME_RE.match(p.name)
+        if m and p.is_file():
+            found.append((int(m.group(1)) - 1, p))
+    return found
+
+
+def _remove_unlisted_frames(out: Path, listed: int) -> int:
+    """Images of frames past the last metadata line: workers render ahead of the line written in order,
+    so an interrupted run leaves some. A rerun renders them again, byte for byte."""
+    removed = 0
+    for index, p in _frame_files(out):
+        if index >= listed:
+            p.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def _preflight(out: Path) -> None:
+    """Refuse an --out that is a file, whose fixed names are taken by folders, or that holds frame-named
+    images synth did not make (they would be overwritten)."""
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: is a file; --out takes a folder (new, or a frame set to resume)")
+    if not out.is_dir():
+        return
+    for name in (METADATA_NAME, CONFIG_NAME, TSV_NAME, SUMMARY_NAME):
+        if (out / name).is_dir():
+            raise InputError(f"{out / name}: a folder is in the way of the file synth writes there; "
+                             "move it away or choose another --out")
+    if not (out / CONFIG_NAME).exists():
+        theirs = [p for _, p in _frame_files(out)]
+        if theirs:
+            raise InputError(f"{out} holds {len(theirs)} image(s) named like frames (e.g. {theirs[0].name}) but no "
+                             f"{CONFIG_NAME}: they were not made by synth and would be overwritten; "
+                             "choose another --out")
+
+
+def _listed(out: Path) -> tuple[int, list[dict]]:
+    """How many frames metadata.jsonl lists (a partial last line not counted), and the listed records
+    whose image is gone. Streams the file: only the missing records are kept."""
     meta = out / METADATA_NAME
-    removed = _remove_temp_files(out)
-    cut = repair_jsonl_tail(meta)
-    done = read_jsonl(meta) if meta.exists() else []
-    for i, rec in enumerate(done):
-        if rec.get("index") != i:
-            raise InputError(f"{meta}:{i + 1}: expected the record of frame index {i}, found "
+    if not meta.exists():
+        return 0, []
+    n, missing = 0, []
+    for lineno, rec in iter_jsonl(meta, tolerate_partial_last_line=True):
+        if rec.get("index") != n or not isinstance(rec.get("file_name"), str):
+            raise InputError(f"{meta}:{lineno}: expected the record of frame index {n}, found "
                              f"{rec.get('index')!r}; this file was not written by one synth run - "
                              "choose another --out")
-    return done, cut, removed
+        if not (out / rec["file_name"]).is_file():
+            missing.append(rec)
+        n += 1
+    return n, missing
 
 
 def _write_tsv(out: Path, meta: Path) -> None:
     """The original pipeline's label file, ``name<TAB>sentence`` (no-subtitle frames have an empty label)."""
-    rows = read_jsonl(meta) if meta.exists() else []
-    atomic_write_text(out / TSV_NAME, "".join(f"{r['file_name']}\t{r.get('text', '')}\n" for r in rows))
+    with atomic_open(out / TSV_NAME) as f:
+        if meta.exists():
+            for _, r in iter_jsonl(meta):
+                f.write(f"{r['file_name']}\t{r.get('text', '')}\n")
+
+
+def _pool_size(cfg: SynthConfig, todo: int) -> int:
+    """Worker processes to start: never more than frames to make, nor far more than CPUs (each worker holds
+    its own caches; the output does not depend on the number)."""
+    cap = 4 * (os.cpu_count() or 1)
+    if cfg.workers > cap:
+        log.warning("--workers %d: using %d (4 per CPU); more only costs memory", cfg.workers, cap)
+    return max(1, min(cfg.workers, cap, todo))
 
 
 def run_synth(cfg: SynthConfig, progress: bool | None = None) -> dict:
@@ -122,37 +182,41 @@ def run_synth(cfg: SynthConfig, progress: bool | None = None) -> dict:
 
     cfg.validate()
     progress = cfg.progress if progress is None else progress
-    out = check_writable_dir(cfg.out)
+    _preflight(Path(cfg.out))
     t0 = time.perf_counter()
-    assets = load_assets(cfg)
-    done, cut, removed = _existing(out, cfg.image_format)
-    _check_settings(out, cfg, assets_digest(assets), has_frames=bool(done))
+    assets = load_assets(cfg)  # before creating --out: bad inputs leave nothing behind
+    out = check_writable_dir(cfg.out)
+    listed, missing = _listed(out)
+    _check_settings(out, cfg, assets_digest(assets), has_frames=bool(listed))
+    meta = out / METADATA_NAME
+    cut = repair_jsonl_tail(meta)
+    removed = _remove_temp_files(out)
+    unlisted = _remove_unlisted_frames(out, listed)
 
-    missing = [r for r in done[: cfg.count] if not (out / r["file_name"]).exists()]
     for rec in missing:  # listed but gone (deleted by hand): the record re-renders it exactly
         save_frame(render_record(rec, assets), rec, out / rec["file_name"])
 
-    todo = range(len(done), cfg.count)
+    todo = range(listed, cfg.count)
+    workers = _pool_size(cfg, len(todo))
     made = 0
     buffer: list[dict] = []
     last_flush = time.perf_counter()
-    meta = out / METADATA_NAME
 
     def flush() -> None:
         nonlocal buffer, last_flush
         append_jsonl(meta, buffer)
         buffer, last_flush = [], time.perf_counter()
 
-    bar = tqdm(total=cfg.count, initial=min(len(done), cfg.count), unit="frame", desc="synth",
-               disable=not progress, dynamic_ncols=True)
+    # disable=None: tqdm draws only on a terminal, so logs of batch jobs stay readable.
+    bar = tqdm(total=cfg.count, initial=min(listed, cfg.count), unit="frame", desc="synth",
+               disable=None if progress else True, dynamic_ncols=True)
     pool = None
     try:
-        if cfg.workers == 1 or len(todo) <= 1:
+        if workers == 1:
             results = (make_frame(i, cfg, assets, out) for i in todo)
         else:
-            pool = mp.get_context("spawn").Pool(cfg.workers, initializer=_init_worker,
-                                                initargs=(cfg, assets, str(out)))
-            chunk = max(1, min(8, len(todo) // (cfg.workers * 8)))
+            pool = mp.get_context("spawn").Pool(workers, initializer=_init_worker, initargs=(cfg, assets, str(out)))
+            chunk = max(1, min(8, len(todo) // (workers * 8)))
             results = pool.imap(_work, todo, chunksize=chunk)
         for rec in results:
             buffer.append(rec)
@@ -167,7 +231,9 @@ def run_synth(cfg: SynthConfig, progress: bool | None = None) -> dict:
             pool.terminate()
             pool.join()
             pool = None
-            _remove_temp_files(out)  # a worker stopped mid-write leaves its temp file
+        # Stopped workers leave temp files, and images rendered ahead of the last line written.
+        _remove_temp_files(out)
+        _remove_unlisted_frames(out, listed + made)
         raise
     finally:
         bar.close()
@@ -179,13 +245,14 @@ def run_synth(cfg: SynthConfig, progress: bool | None = None) -> dict:
     seconds = time.perf_counter() - t0
     summary = {
         "out": str(out),
-        "frames": max(len(done), cfg.count) if done else cfg.count,
+        "frames": max(listed, cfg.count),
         "made": made,
-        "already_there": len(done),
+        "already_there": listed,
         "rerendered_missing": len(missing),
         "repaired_metadata_bytes": cut,
         "removed_temp_files": removed,
-        "workers": cfg.workers,
+        "removed_unlisted_images": unlisted,
+        "workers": workers,
         "style": cfg.style,
         "seconds": round(seconds, 3),
         "frames_per_s": round(made / seconds, 2) if made else 0.0,

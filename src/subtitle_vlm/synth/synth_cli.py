@@ -13,10 +13,9 @@ unset ones come from ``--style``. ``--config FILE`` reads options from YAML/JSON
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-from subtitle_vlm.config import add_dataclass_arguments, build_config
+from subtitle_vlm.config import parse_config
 from subtitle_vlm.synth.synth_config import SynthConfig
 
 
@@ -38,19 +37,15 @@ def format_summary(s: dict) -> str:
                 lines.append(f"    ... (all listed in {s['out']}/synth_summary.json)")
     for key, what in (("rerendered_missing", "missing images re-rendered"),
                       ("repaired_metadata_bytes", "bytes of a partial metadata line cut"),
-                      ("removed_temp_files", "temp files of an interrupted run removed")):
+                      ("removed_temp_files", "temp files of an interrupted run removed"),
+                      ("removed_unlisted_images", "images past the last metadata line removed (made again)")):
         if s.get(key):
             lines.append(f"  {what}: {s[key]}")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="subtitle-vlm synth", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", help="YAML or JSON file of defaults; flags given here win")
-    add_dataclass_arguments(parser, SynthConfig)
-    ns = vars(parser.parse_args(argv))
-    cfg = build_config(SynthConfig, ns, ns.pop("config", None))
+    cfg = parse_config(SynthConfig, argv, prog="subtitle-vlm synth", description=__doc__)
     from subtitle_vlm.synth.runner import run_synth
 
     summary = run_synth(cfg)

@@ -22,6 +22,9 @@ from typing import Literal
 from subtitle_vlm.io import InputError
 
 STYLES = ("tv", "clean", "hard")
+# Output sides: below 64 px no subtitle is legible; above 8192 (8K is 7680x4320) a frame and the
+# per-process background caches stop fitting in memory.
+MIN_SIDE, MAX_SIDE = 64, 8192
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,9 @@ class SynthConfig:
             raise InputError("--count must be >= 0")
         if self.workers < 1:
             raise InputError("--workers must be >= 1")
+        if self.min_len < 1 or self.min_len > self.max_len:
+            raise InputError(f"--min-len {self.min_len} and --max-len {self.max_len}: "
+                             "give 1 <= --min-len <= --max-len (characters)")
         self.width_height()
         for name in ("font_size", "jpeg_quality"):
             v = getattr(self, name)
@@ -139,8 +145,9 @@ class SynthConfig:
             w, h = (int(x) for x in self.size.lower().split("x"))
         except ValueError:
             raise InputError(f"--size {self.size!r}: write it as WIDTHxHEIGHT, e.g. 1280x720") from None
-        if w < 64 or h < 64:
-            raise InputError(f"--size {self.size!r}: at least 64x64")
+        if not (MIN_SIDE <= w <= MAX_SIDE and MIN_SIDE <= h <= MAX_SIDE):
+            raise InputError(f"--size {self.size!r}: each side must be between {MIN_SIDE} and {MAX_SIDE} pixels, "
+                             "e.g. 1280x720")
         return w, h
 
     def params(self) -> StyleParams:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from subtitle_vlm.io import InputError
+
 # Common choices: s2twp (Simplified -> Taiwan Traditional with Taiwan phrases), s2t, t2s, tw2s.
 DEFAULT_CONVERSION = "s2twp"
 
@@ -16,7 +18,7 @@ def _converter(config: str):
     try:
         return opencc.OpenCC(name)
     except Exception as e:  # opencc raises a bare RuntimeError/ValueError depending on version
-        raise ValueError(f"unknown OpenCC conversion {config!r} ({e}); try s2twp, s2t, t2s or tw2s") from None
+        raise InputError(f"unknown OpenCC conversion {config!r} ({e}); try s2twp, s2t, t2s or tw2s") from None
 
 
 def convert(text: str, config: str = DEFAULT_CONVERSION) -> str:

@@ -3,28 +3,20 @@ built-in Traditional Chinese corpus; then conversion, dedupe and a length filter
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from subtitle_vlm.io import InputError
+from subtitle_vlm.io import InputError, iter_lines, utf8_error
 
 # The corpus we wrote: natural zh-TW subtitle lines in several registers (one a line, '#' comments).
 BUILTIN_CORPUS = Path(__file__).resolve().parent / "assets" / "sentences_zh_tw.txt"
 
 
-def _read_lines(path: Path) -> list[tuple[int, str]]:
-    raw = path.read_bytes()
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    out = []
-    for i, line in enumerate(raw.split(b"\n"), 1):
-        try:
-            s = line.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise InputError(f"{path}:{i}: not UTF-8 (byte {e.start}); convert the file to UTF-8, "
-                             "e.g. iconv -f BIG5 -t UTF-8") from None
-        out.append((i, s.rstrip("\r")))
-    return out
+def _control_char(s: str) -> str | None:
+    """The first control character in ``s`` (tabs, NULs...): fonts have no glyph for them and a label file
+    cannot hold them."""
+    return next((c for c in s if unicodedata.category(c) == "Cc"), None)
 
 
 def load_sentences(source: str | Path | None = None) -> list[str]:
@@ -33,18 +25,29 @@ def load_sentences(source: str | Path | None = None) -> list[str]:
     Blank lines and lines starting with ``#`` are skipped. Raises InputError naming the file and line.
     """
     path = Path(source) if source else BUILTIN_CORPUS
-    if not path.is_file():
+    if not path.exists():
         raise InputError(f"{path}: sentence file not found; pass --sentences FILE (text or .tsv)")
     tsv = path.suffix.lower() == ".tsv"
+    raw_lines = list(iter_lines(path, "sentence file (text or .tsv)"))
     sentences = []
-    for lineno, line in _read_lines(path):
+    for lineno, raw in raw_lines:
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise utf8_error(path, raw, e, line=lineno) from None
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         if tsv:
             if "\t" not in line:
                 raise InputError(f"{path}:{lineno}: expected 'name<TAB>sentence'")
             line = line.split("\t", 1)[1]
-        sentences.append(line.strip())
+        line = line.strip()
+        bad = _control_char(line)
+        if bad:
+            where = "a second TAB" if bad == "\t" and tsv else f"the control character U+{ord(bad):04X}"
+            raise InputError(f"{path}:{lineno}: the sentence holds {where}; remove it (a subtitle is plain text"
+                             + (", one TAB separates name and sentence)" if tsv else ")"))
+        sentences.append(line)
     return sentences
 
 

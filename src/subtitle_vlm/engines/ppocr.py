@@ -1,0 +1,202 @@
+"""PP-OCR reading engine: full-frame detection and recognition with ``rapidocr``, then subtitle selection.
+
+    subtitle-vlm predict --engine ppocr --input frames/ --out pred.csv --workers 2
+    subtitle-vlm predict --engine ppocr --input frames/ --out pred.csv \\
+        --engine-options '{"region_top": 0.6, "centre_tolerance": 0.05}'
+
+The PP-OCR models ship inside the rapidocr wheel (run through onnxruntime): nothing is downloaded. Frames
+are read whole - cropping to a bottom strip before detection splits lines and costs accuracy. Options
+(``--engine-options`` JSON) are the fields of ``PPOCROptions`` below and of
+``ppocr_select.PPOCRSelectConfig``; an unknown key is an error.
+
+Other engines crop to the subtitle this engine finds with ``--crop auto`` (see ``resolve_auto_crop``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from subtitle_vlm.engines.base import Engine
+from subtitle_vlm.io import InputError
+from subtitle_vlm.engines.ppocr_colors import mark_ink, measure_box
+from subtitle_vlm.engines.ppocr_select import (Detection, PPOCRSelectConfig, Selection, coerce_options,
+                                               config_fields, quad_to_rect, select_subtitle)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PPOCROptions:
+    threads: int = field(default=0, metadata={
+        "help": "onnxruntime threads per process; 0 = the CPU count divided by the worker processes"})
+    use_cls: bool = field(default=False, metadata={
+        "help": "run PP-OCR's text-direction classifier (subtitles are upright; off saves time)"})
+    det_limit_side_len: int = field(default=736, metadata={
+        "help": "the detector resizes the frame's shorter side to this many pixels"})
+    box_thresh: float = field(default=0.5, metadata={"help": "detector box confidence threshold"})
+    text_score: float = field(default=0.5, metadata={"help": "rapidocr drops readings below this confidence"})
+
+    def validate(self) -> None:
+        if self.threads < 0:
+            raise ValueError("threads: need 0 (automatic) or more")
+        if self.det_limit_side_len < 32:
+            raise ValueError("det_limit_side_len: need at least 32 pixels")
+
+
+def parse_engine_options(options: dict | None, workers: int = 1) -> tuple[PPOCROptions, PPOCRSelectConfig]:
+    """Both option sets from one ``--engine-options`` mapping; bad or unknown keys raise InputError naming them."""
+    options = dict(options or {})
+    try:
+        ocr_vals, rest = coerce_options(PPOCROptions, options, "--engine-options")
+        sel_vals, rest = coerce_options(PPOCRSelectConfig, rest, "--engine-options")
+    except ValueError as e:
+        raise InputError(str(e)) from None
+    if rest:
+        valid = sorted(config_fields(PPOCROptions)) + sorted(config_fields(PPOCRSelectConfig))
+        raise InputError(f"--engine-options: unknown key(s) {', '.join(sorted(rest))} for the ppocr engine; "
+                         f"valid keys: {', '.join(valid)}")
+    ocr, sel = PPOCROptions(**ocr_vals), PPOCRSelectConfig(**sel_vals)
+    for part in (ocr, sel):
+        try:
+            part.validate()
+        except ValueError as e:
+            raise InputError(f"--engine-options: {e}") from None
+    if ocr.threads == 0:
+        ocr.threads = max(1, (os.cpu_count() or 1) // max(1, workers))
+    return ocr, sel
+
+
+def _workers_of(cfg) -> int:
+    """How many processes share this machine: shard processes see --workers 1 and --shard i/n."""
+    shard = getattr(cfg, "shard", None)
+    if shard:
+        return int(str(shard).split("/")[1])
+    return max(int(getattr(cfg, "workers", 1) or 1), int(getattr(cfg, "data_parallel", 0) or 0), 1)
+
+
+def _new_rapidocr(ocr: PPOCROptions):
+    try:
+        from rapidocr import RapidOCR
+    except ImportError as e:
+        raise ImportError("the ppocr engine needs rapidocr and onnxruntime: pip install 'subtitle-vlm[ppocr]' "
+                          f"({e})") from None
+    params = {
+        "Global.log_level": "warning",
+        "Global.use_cls": ocr.use_cls,
+        "Global.text_score": ocr.text_score,
+        "Det.limit_side_len": ocr.det_limit_side_len,
+        "Det.box_thresh": ocr.box_thresh,
+        "EngineConfig.onnxruntime.intra_op_num_threads": ocr.threads,
+        "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+    }
+    return RapidOCR(params=params)
+
+
+def mark_probe(rgb: np.ndarray):
+    """The punctuation probe ``select_subtitle`` uses, looking at this frame."""
+    return lambda region, fill, line_height: mark_ink(rgb, region, fill, line_height)
+
+
+def detect(ocr_engine, image) -> tuple[list[Detection], int, int]:
+    """Every text line in a PIL image (or RGB array), with colours measured: (detections, width, height)."""
+    rgb = np.asarray(image.convert("RGB") if hasattr(image, "convert") else image)[:, :, :3]
+    h, w = rgb.shape[:2]
+    # rapidocr takes arrays as BGR (OpenCV order).
+    out = ocr_engine(np.ascontiguousarray(rgb[:, :, ::-1]))
+    boxes = getattr(out, "boxes", None)
+    txts = getattr(out, "txts", None)
+    if boxes is None or txts is None or len(txts) == 0:
+        return [], w, h
+    dets = []
+    for quad, text, score in zip(boxes, txts, out.scores):
+        rect = quad_to_rect(quad)
+        dets.append(Detection(rect, str(text), float(score), measure_box(rgb, rect)))
+    return dets, w, h
+
+
+class PPOCREngine(Engine):
+    name = "ppocr"
+    batch_size = 4
+
+    def __init__(self, options: PPOCROptions | None = None, select: PPOCRSelectConfig | None = None):
+        self.options = options or PPOCROptions(threads=max(1, os.cpu_count() or 1))
+        self.select_cfg = select or PPOCRSelectConfig()
+        self._ocr = _new_rapidocr(self.options)
+
+    @classmethod
+    def from_config(cls, cfg) -> "PPOCREngine":
+        if getattr(cfg, "crop", None) not in (None, "", "none"):
+            log.warning("the ppocr engine reads whole frames and finds the subtitle itself; ignoring --crop %s",
+                        cfg.crop)
+        ocr, sel = parse_engine_options(getattr(cfg, "engine_options", None), _workers_of(cfg))
+        return cls(ocr, sel)
+
+    def select(self, image) -> Selection:
+        """Detect, recognise and choose: the full Selection (text, box, lines, rejections) for one image."""
+        rgb = np.asarray(image.convert("RGB") if hasattr(image, "convert") else image)
+        dets, w, h = detect(self._ocr, rgb)
+        return select_subtitle(dets, w, h, self.select_cfg, mark_probe(rgb))
+
+    def read(self, images: list) -> list[str]:
+        return [self.select(im).text for im in images]
+
+    def subtitle_box(self, image) -> tuple[int, int, int, int] | None:
+        return self.select(image).box
+
+    def describe(self) -> dict:
+        return {"engine": self.name, "ocr": asdict(self.options), "select": asdict(self.select_cfg)}
+
+
+# ---------------------------------------------------------------- the subtitle box for other engines
+_shared: PPOCREngine | None = None
+_shared_lock = threading.Lock()
+
+
+def _shared_engine() -> PPOCREngine:
+    """One engine per process for ``--crop auto`` (loading the ONNX sessions takes about a second)."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = PPOCREngine(PPOCROptions(threads=max(1, os.cpu_count() or 1)))
+        return _shared
+
+
+def subtitle_box(image) -> tuple[int, int, int, int] | None:
+    """The subtitle's box (x0, y0, x1, y1 pixels) in a PIL image, or None when it has no subtitle."""
+    return _shared_engine().subtitle_box(image)
+
+
+# Margins around the found box, as fractions of its height: a crop cut tight to the letters would lose
+# the outline, and a model trained on crops should see the same margins (use pad_box on recorded boxes).
+AUTO_CROP_PAD_Y = 0.25
+AUTO_CROP_PAD_X = 0.5
+# Without a subtitle there is no box: show the band where subtitles sit, so a model can answer "".
+AUTO_CROP_FALLBACK = "bottom=0.33"
+
+
+def pad_box(box, width: int, height: int) -> tuple[int, int, int, int]:
+    """``box`` grown by the auto-crop margins and clipped to the frame."""
+    x0, y0, x1, y1 = box
+    h = max(1.0, y1 - y0)
+    return (max(0, int(x0 - AUTO_CROP_PAD_X * h)), max(0, int(y0 - AUTO_CROP_PAD_Y * h)),
+            min(width, int(round(x1 + AUTO_CROP_PAD_X * h))), min(height, int(round(y1 + AUTO_CROP_PAD_Y * h))))
+
+
+def resolve_auto_crop(image, fallback: str = AUTO_CROP_FALLBACK):
+    """``--crop auto`` for any engine: the image cropped to the padded subtitle box, or ``fallback`` when
+    PP-OCR finds no subtitle."""
+    from subtitle_vlm.crop import crop_image
+
+    box = subtitle_box(image)
+    if box is None:
+        return crop_image(image, fallback)
+    return image.crop(pad_box(box, *image.size))
+
+
+__all__ = ["PPOCREngine", "PPOCROptions", "detect", "pad_box", "parse_engine_options", "resolve_auto_crop",
+           "subtitle_box"]

@@ -1,0 +1,473 @@
+"""Choose the subtitle among all the text lines PP-OCR found in a frame.
+
+Recognition is nearly solved on subtitles; choosing is the hard part. A frame holds the subtitle plus
+station logos (corners), titles and captions (other places, sizes, colours) and text that belongs to the
+scene (signs, shirts, Latin fragments). The subtitle is the text that is
+
+- low in the frame (``region_top``..``region_bottom``) and horizontally centred (``centre_tolerance``),
+- of subtitle size (``min_height``..``max_height`` of the frame height), recognised with confidence,
+- Chinese (``require_cjk``),
+- light (near white or yellow) with a dark edge - outline, shadow or dark background (``check_colors``),
+- one or two lines of the same height stacked closely (``max_lines``, ``line_height_ratio``, ``max_line_gap``).
+
+Boxes the detector split on one baseline (a subtitle with a space or a comma between phrases) are first
+merged into one row. Rows that pass the rules above stack into subtitles of up to ``max_lines`` lines; each
+stack is scored for subtitle-likeness (``stack_score``: colours, length, centring, confidence), the best
+wins (ties go to the lowest), and below ``min_subtitle_score`` the frame has no subtitle. Punctuation the
+detector's boxes left out can be put back by a probe that looks at the frame (``line_text``).
+Pure logic on detections and colour measurements: no rapidocr here, so every rule is unit-testable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from typing import Callable, Literal, Sequence
+
+from subtitle_vlm.engines.ppocr_colors import BoxColors
+from subtitle_vlm.engines.ppocr_text import count_cjk, tidy_text
+
+Rect = tuple[float, float, float, float]
+
+
+@dataclass
+class PPOCRSelectConfig:
+    region_top: float = field(default=0.55, metadata={
+        "help": "a subtitle line's centre lies below this fraction of the frame height"})
+    region_bottom: float = field(default=1.0, metadata={
+        "help": "... and above this fraction"})
+    centre_tolerance: float = field(default=0.08, metadata={
+        "help": "largest distance of a line's centre from the frame's vertical midline, in frame widths"})
+    min_height: float = field(default=0.035, metadata={
+        "help": "smallest detected line height, in frame heights (PP-OCR boxes are ~1.35x the font size)"})
+    max_height: float = field(default=0.22, metadata={"help": "largest detected line height, in frame heights"})
+    min_score: float = field(default=0.6, metadata={"help": "lowest recognition confidence kept"})
+    require_cjk: bool = field(default=True, metadata={
+        "help": "a subtitle line holds at least one Chinese character (drops Latin scene fragments)"})
+    check_colors: bool = field(default=True, metadata={
+        "help": "use the colours: reject fills that are neither white nor yellow, and rank by contrast"})
+    min_fill_luma: float = field(default=150.0, metadata={"help": "the fill's smallest luma (0-255)"})
+    max_fill_saturation: float = field(default=0.3, metadata={
+        "help": "the fill's largest saturation for a white subtitle ((max-min)/max of RGB)"})
+    allow_yellow: bool = field(default=True, metadata={"help": "also accept yellow fills"})
+    min_fill_fraction: float = field(default=0.03, metadata={
+        "help": "smallest share of the box in the fill colour"})
+    min_subtitle_score: float = field(default=0.62, metadata={
+        "help": "smallest subtitle-likeness (0-1: colours, length, centring, confidence) of the chosen lines; "
+                "below it the frame has no subtitle"})
+    max_lines: int = field(default=2, metadata={"help": "most lines one subtitle has"})
+    line_height_ratio: float = field(default=1.3, metadata={
+        "help": "largest height ratio between two lines of one subtitle (and two parts of one row)"})
+    max_line_gap: float = field(default=0.8, metadata={
+        "help": "largest vertical gap between two lines of one subtitle, in line heights"})
+    row_gap: float = field(default=2.0, metadata={
+        "help": "largest horizontal gap between two boxes merged into one row, in line heights"})
+    restore_marks: bool = field(default=True, metadata={
+        "help": "put back the ，/。 PP-OCR's boxes leave out when the frame shows a mark there (a small light "
+                "blob in a gap inside a line, or just after a line)"})
+    line_join: Literal["auto", "space", "none"] = field(default="auto", metadata={
+        "help": "how two subtitle lines are joined: auto (nothing after punctuation or between Chinese "
+                "characters, a space between Latin words), space, none"})
+    to_traditional: bool = field(default=True, metadata={
+        "help": "turn characters that only exist in Simplified Chinese into Traditional"})
+    fullwidth_punct: bool = field(default=True, metadata={
+        "help": "full-width ，？！：； next to Chinese characters, as in our subtitles"})
+
+    def validate(self) -> None:
+        if not 0.0 <= self.region_top < self.region_bottom <= 1.0:
+            raise ValueError("region_top and region_bottom: need 0 <= region_top < region_bottom <= 1")
+        if not 0.0 < self.centre_tolerance <= 0.5:
+            raise ValueError("centre_tolerance: need a fraction of the frame width in (0, 0.5]")
+        if not 0.0 <= self.min_height < self.max_height:
+            raise ValueError("min_height/max_height: need 0 <= min_height < max_height")
+        if self.max_lines < 1:
+            raise ValueError("max_lines: need at least 1")
+        if self.line_height_ratio < 1.0:
+            raise ValueError("line_height_ratio: need >= 1")
+        if self.line_join not in ("auto", "space", "none"):
+            raise ValueError("line_join: choose auto, space or none")
+
+
+def config_fields(cls) -> dict[str, dataclasses.Field]:
+    return {f.name: f for f in dataclasses.fields(cls)}
+
+
+def coerce_options(cls, options: dict, source: str = "engine options"):
+    """Split ``options`` into (values for ``cls``, the rest), converting each value to its field's type."""
+    hints = typing.get_type_hints(cls)
+    mine, rest = {}, {}
+    for key, value in options.items():
+        name = key.replace("-", "_")
+        if name not in hints:
+            rest[key] = value
+            continue
+        tp = hints[name]
+        try:
+            if tp is bool:
+                if isinstance(value, str):
+                    low = value.strip().lower()
+                    if low not in ("true", "false", "1", "0", "yes", "no"):
+                        raise ValueError("expected true or false")
+                    value = low in ("true", "1", "yes")
+                elif not isinstance(value, bool):
+                    raise ValueError("expected true or false")
+            elif tp is int:
+                if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                    raise ValueError("expected an integer")
+                value = int(value)
+            elif tp is float:
+                if isinstance(value, bool):
+                    raise ValueError("expected a number")
+                value = float(value)
+            elif typing.get_origin(tp) is Literal:
+                if value not in typing.get_args(tp):
+                    raise ValueError(f"choose one of {', '.join(typing.get_args(tp))}")
+            elif tp is str:
+                value = str(value)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{source}: bad value {value!r} for '{key}': {e}") from None
+        mine[name] = value
+    return mine, rest
+
+
+@dataclass
+class Detection:
+    """One text line PP-OCR found: its box (x0, y0, x1, y1 pixels), text, confidence, colours."""
+
+    box: Rect
+    text: str
+    score: float = 1.0
+    colors: BoxColors | None = None
+
+    @property
+    def height(self) -> float:
+        return self.box[3] - self.box[1]
+
+    @property
+    def cy(self) -> float:
+        return (self.box[1] + self.box[3]) / 2
+
+
+def quad_to_rect(quad) -> Rect:
+    """Axis-aligned bounds of a 4-point box (PP-OCR returns quads, clockwise from top-left)."""
+    xs = [float(p[0]) for p in quad]
+    ys = [float(p[1]) for p in quad]
+    return (min(xs), min(ys), max(xs), max(ys))
+
+
+@dataclass
+class Row:
+    """Detections side by side on one line of text, left to right."""
+
+    parts: list[Detection]
+
+    @property
+    def box(self) -> Rect:
+        return (min(p.box[0] for p in self.parts), min(p.box[1] for p in self.parts),
+                max(p.box[2] for p in self.parts), max(p.box[3] for p in self.parts))
+
+    @property
+    def height(self) -> float:
+        return sum(p.height * _width(p.box) for p in self.parts) / max(1e-6, sum(_width(p.box) for p in self.parts))
+
+    @property
+    def cx(self) -> float:
+        b = self.box
+        return (b[0] + b[2]) / 2
+
+    @property
+    def cy(self) -> float:
+        b = self.box
+        return (b[1] + b[3]) / 2
+
+    @property
+    def text(self) -> str:
+        out = self.parts[0].text.strip()
+        for prev, cur in zip(self.parts, self.parts[1:]):
+            # The detector splits a row where the letters leave a gap: a space between phrases.
+            gap = cur.box[0] - prev.box[2]
+            sep = " " if gap > 0.25 * min(prev.height, cur.height) else ""
+            out += sep + cur.text.strip()
+        return out
+
+    @property
+    def score(self) -> float:
+        return min(p.score for p in self.parts)
+
+    @property
+    def colors(self) -> BoxColors | None:
+        """The widest part's colours stand for the row (the parts passed the same colour test to merge)."""
+        measured = [p for p in self.parts if p.colors is not None]
+        if not measured:
+            return None
+        return max(measured, key=lambda p: _width(p.box)).colors
+
+
+@dataclass
+class Selection:
+    """The chosen subtitle: text ("" when none), its box, and why each other row was turned down."""
+
+    text: str
+    box: tuple[int, int, int, int] | None
+    lines: list[Row] = field(default_factory=list)
+    rejected: list[tuple[str, str]] = field(default_factory=list)  # (row text, reason)
+
+
+def _width(b: Rect) -> float:
+    return b[2] - b[0]
+
+
+def looks_like_subtitle_colors(c: BoxColors | None, cfg: PPOCRSelectConfig) -> bool:
+    """A light fill: white, or yellow when allowed (how dark its edge is counts in ``colour_quality``)."""
+    if c is None or not cfg.check_colors:
+        return True
+    if c.fill_luma < cfg.min_fill_luma or c.fill_fraction < cfg.min_fill_fraction:
+        return False
+    return c.fill_saturation <= cfg.max_fill_saturation or (cfg.allow_yellow and c.is_yellowish)
+
+
+def colour_quality(c: BoxColors | None) -> float:
+    """0..1: a dark edge around the fill (outline, shadow, dark background) that keeps off the box border."""
+    if c is None:
+        return 0.5
+    return _clip(c.contrast / 150.0) * (1.0 - 0.5 * _clip(c.border_fraction))
+
+
+def _clip(v: float) -> float:
+    return max(0.0, min(1.0, v))
+
+
+def _same_row(a: Detection, b: Detection, cfg: PPOCRSelectConfig) -> bool:
+    ha, hb = a.height, b.height
+    if max(ha, hb) > cfg.line_height_ratio * min(ha, hb):
+        return False
+    # Parts of one line share a baseline: their centres sit at nearly the same height.
+    if abs(a.cy - b.cy) > 0.2 * min(ha, hb):
+        return False
+    gap = max(b.box[0] - a.box[2], a.box[0] - b.box[2])
+    return gap <= cfg.row_gap * min(ha, hb)
+
+
+def _same_colors(a: BoxColors | None, b: BoxColors | None, cfg: PPOCRSelectConfig) -> bool:
+    if a is None or b is None:
+        return a is b
+    if looks_like_subtitle_colors(a, cfg) != looks_like_subtitle_colors(b, cfg):
+        return False
+    # One subtitle has one fill, and it keeps off the border everywhere (or nowhere, on a light sky).
+    return (max(abs(x - y) for x, y in zip(a.fill_rgb, b.fill_rgb)) <= 30
+            and abs(a.border_fraction - b.border_fraction) <= 0.5)
+
+
+def group_rows(dets: Sequence[Detection], cfg: PPOCRSelectConfig) -> list[Row]:
+    """Merge boxes that sit side by side on one line in the same colours (one subtitle split at a space)."""
+    rows: list[Row] = []
+    for d in sorted(dets, key=lambda d: (d.box[0], d.box[1])):
+        for row in rows:
+            last = row.parts[-1]
+            if _same_row(last, d, cfg) and _same_colors(last.colors, d.colors, cfg):
+                row.parts.append(d)
+                break
+        else:
+            rows.append(Row([d]))
+    return sorted(rows, key=lambda r: (r.cy, r.cx))
+
+
+def reject_reason(row: Row, width: int, height: int, cfg: PPOCRSelectConfig) -> str | None:
+    """Why ``row`` cannot be part of the subtitle, or None when it can."""
+    x0, y0, x1, y1 = row.box
+    if not cfg.region_top * height <= row.cy <= cfg.region_bottom * height:
+        return "outside the subtitle region"
+    if abs(row.cx - width / 2) > cfg.centre_tolerance * width:
+        return "not centred"
+    if not cfg.min_height * height <= row.height <= cfg.max_height * height:
+        return "not subtitle size"
+    if row.score < cfg.min_score:
+        return "low confidence"
+    if cfg.require_cjk and count_cjk(row.text) == 0:
+        return "no Chinese characters"
+    if not looks_like_subtitle_colors(row.colors, cfg):
+        return "not white or yellow"
+    return None
+
+
+def _stack_ok(upper: Row, lower: Row, cfg: PPOCRSelectConfig) -> bool:
+    """Two lines of one subtitle: same size and colours, close above one another."""
+    if cfg.check_colors and not _same_colors(upper.colors, lower.colors, cfg):
+        return False
+    hu, hl = upper.height, lower.height
+    if max(hu, hl) > cfg.line_height_ratio * min(hu, hl):
+        return False
+    h = min(hu, hl)
+    # A wrapped subtitle breaks near its middle: neither line is a stub beside the other.
+    wu, wl = _width(upper.box), _width(lower.box)
+    if min(wu, wl) < max(wu, wl) / 4:
+        return False
+    gap = lower.box[1] - upper.box[3]
+    # Both lines are centred on the frame's midline; a dropped final mark moves a box by half a character.
+    return -0.1 * h <= gap <= cfg.max_line_gap * h and abs(upper.cx - lower.cx) <= 0.7 * h
+
+
+def join_lines(lines: Sequence[str], mode: str = "auto") -> str:
+    """Join subtitle lines top to bottom (the break of a wrapped subtitle drops a space only between words)."""
+    out = ""
+    for line in lines:
+        line = line.strip()
+        if not out:
+            out = line
+            continue
+        if mode == "space":
+            sep = " "
+        elif mode == "none":
+            sep = ""
+        else:
+            a, b = out[-1], line[:1]
+            sep = " " if (a.isascii() and a.isalnum() and b.isascii() and b.isalnum()) else ""
+        out += sep + line
+    return out
+
+
+def stack_score(stack: Sequence[Row], width: int, cfg: PPOCRSelectConfig) -> float:
+    """0..1 subtitle-likeness of lines stacked as one subtitle.
+
+    Weighted: colours (a dark edge around a light fill) 0.4, length (subtitles are sentences, signs are
+    words: full marks from 8 Chinese characters) 0.25, centring 0.15, recognition confidence 0.2 (full
+    marks at 1.0, none at 0.5: clean subtitles read at ~0.99, half-seen scene text lower).
+    """
+    colour = sum(colour_quality(r.colors) if cfg.check_colors else 0.5 for r in stack) / len(stack)
+    length = _clip(count_cjk("".join(r.text for r in stack)) / 8.0)
+    centre = sum(1.0 - _clip(abs(r.cx - width / 2) / (cfg.centre_tolerance * width)) for r in stack) / len(stack)
+    conf = _clip((min(r.score for r in stack) - 0.5) / 0.5)
+    return 0.4 * colour + 0.25 * length + 0.15 * centre + 0.2 * conf
+
+
+# Marks a line may already end with (nothing to restore after them).
+_MARKS = set("，。、！？：；…,.!?:;」』）)~～")
+# probe(region, fill_rgb, line_height) -> is a punctuation mark's ink there? (see ppocr_colors.mark_ink)
+MarkProbe = Callable[[Rect, tuple, float], bool]
+
+
+def line_text(row: Row, probe: MarkProbe | None = None, last: bool = True) -> str:
+    """A row's text; with ``probe``, marks PP-OCR left out are put back: ，in a gap between two parts
+    (a space when the gap is empty), and after the line ，(an upper line) or 。(the last line)."""
+    fill = row.colors.fill_rgb if row.colors is not None else None
+    y0, y1 = row.box[1], row.box[3]
+    out = row.parts[0].text.strip()
+    for prev, cur in zip(row.parts, row.parts[1:]):
+        h = min(prev.height, cur.height)
+        gap = cur.box[0] - prev.box[2]
+        sep = ""
+        if gap > 0.25 * h:
+            sep = " "
+            if probe is not None and fill is not None and out[-1:] not in _MARKS \
+                    and probe((prev.box[2] - 0.05 * h, y0, cur.box[0], y1), fill, h):
+                sep = "，"
+        out += sep + cur.text.strip()
+    if probe is not None and fill is not None and out and out[-1] not in _MARKS:
+        end, h = row.parts[-1].box[2], row.parts[-1].height
+        if probe((end - 0.05 * h, y0, end + 0.75 * h, y1), fill, h):
+            out += "。" if last else "，"
+    return out
+
+
+def select_subtitle(dets: Sequence[Detection], width: int, height: int,
+                    cfg: PPOCRSelectConfig | None = None, probe: MarkProbe | None = None) -> Selection:
+    """The subtitle among ``dets`` in a ``width`` x ``height`` frame (text "" and box None when none).
+
+    ``probe`` looks at the frame for punctuation PP-OCR left out (used when ``cfg.restore_marks``)."""
+    cfg = cfg or PPOCRSelectConfig()
+    rows = group_rows([d for d in dets if d.text.strip()], cfg)
+    rejected: list[tuple[str, str]] = []
+    cands: list[Row] = []
+    for r in rows:
+        why = reject_reason(r, width, height, cfg)
+        if why:
+            rejected.append((r.text, why))
+        else:
+            cands.append(r)
+    if not cands:
+        return Selection("", None, [], rejected)
+    cands.sort(key=lambda r: r.cy)
+    # Every run of stacked candidate lines ending at each candidate (bottom line last).
+    stacks: list[list[Row]] = []
+    for i, bottom in enumerate(cands):
+        stack = [bottom]
+        for j in range(i - 1, -1, -1):
+            if len(stack) >= cfg.max_lines:
+                break
+            if _stack_ok(cands[j], stack[0], cfg):
+                stack.insert(0, cands[j])
+        stacks.append(stack)
+    # A line that is the upper part of a longer stack is not a subtitle by itself.
+    stacks = [st for st in stacks if not any(len(o) > len(st) and all(any(r is x for x in o) for r in st)
+                                             for o in stacks)]
+    scored = [(stack_score(st, width, cfg), st[-1].box[3], st) for st in stacks]
+    # Near-equal scores fall through to position: the subtitle is the lowest centred text.
+    score, _, best = max(scored, key=lambda t: (round(t[0], 2), t[1]))
+    if score < cfg.min_subtitle_score:
+        # Even the best lines look more like scene text than a subtitle: the frame has none.
+        rejected += [(r.text, f"not subtitle-like enough (best {score:.2f} < {cfg.min_subtitle_score})")
+                     for r in cands]
+        return Selection("", None, [], rejected)
+    chosen = {id(r) for r in best}
+    rejected += [(r.text, "another line was chosen") for r in cands if id(r) not in chosen]
+    probe = probe if cfg.restore_marks else None
+    text = join_lines([line_text(r, probe, last=i == len(best) - 1) for i, r in enumerate(best)], cfg.line_join)
+    text = tidy_text(text, to_traditional=cfg.to_traditional, fullwidth_punct=cfg.fullwidth_punct)
+    boxes = [r.box for r in best]
+    box = (int(min(b[0] for b in boxes)), int(min(b[1] for b in boxes)),
+           int(round(max(b[2] for b in boxes))), int(round(max(b[3] for b in boxes))))
+    return Selection(text, box if text else None, best, rejected)
+
+
+# ---------------------------------------------------------------- reference selectors for the benchmark
+def reading_order(dets: Sequence[Detection]) -> list[Detection]:
+    """Top to bottom, then left to right among boxes whose centres sit within half a line of each other."""
+    out = sorted(dets, key=lambda d: d.cy)
+    rows: list[list[Detection]] = []
+    for d in out:
+        if rows and abs(d.cy - rows[-1][0].cy) <= 0.5 * min(d.height, rows[-1][0].height):
+            rows[-1].append(d)
+        else:
+            rows.append([d])
+    return [d for row in rows for d in sorted(row, key=lambda d: d.box[0])]
+
+
+def select_all(dets: Sequence[Detection]) -> str:
+    """Every detected line in reading order: what a reader with no selection returns."""
+    return " ".join(d.text.strip() for d in reading_order(dets)).strip()
+
+
+def select_naive(dets: Sequence[Detection], width: int, height: int, bottom: float = 0.4,
+                 centre: float = 0.25) -> str:
+    """Lines whose centre is in the bottom ``bottom`` of the frame and within ``centre`` widths of the midline."""
+    keep = [d for d in dets if d.cy >= (1 - bottom) * height
+            and abs((d.box[0] + d.box[2]) / 2 - width / 2) <= centre * width]
+    return "".join(d.text.strip() for d in reading_order(keep))
+
+
+def select_oracle(dets: Sequence[Detection], gold: str) -> str:
+    """The reading closest to ``gold`` that picks among these lines: any contiguous run of lines in reading
+    order, or any two lines top first (a subtitle's two lines can have scene text between them in reading
+    order); "" competes too. The ceiling of any selector over PP-OCR's own lines."""
+    from rapidfuzz.distance import Levenshtein
+
+    lines = [d.text.strip() for d in reading_order(dets)]
+    cands = {""}
+    for i in range(len(lines)):
+        for j in range(i + 1, len(lines) + 1):
+            cands.add("".join(lines[i:j]))
+            cands.add(" ".join(lines[i:j]))
+        for j in range(i + 1, len(lines)):
+            cands.add(lines[i] + lines[j])
+    best, best_d = "", len(gold)
+    for cand in sorted(cands):
+        dist = Levenshtein.distance(cand, gold, score_cutoff=best_d)
+        if dist < best_d:
+            best, best_d = cand, dist
+    return best
+
+
+__all__ = ["Detection", "PPOCRSelectConfig", "Row", "Selection", "coerce_options", "group_rows",
+           "join_lines", "looks_like_subtitle_colors", "quad_to_rect", "reading_order", "reject_reason",
+           "select_all", "select_naive", "select_oracle", "select_subtitle"]

@@ -1,0 +1,159 @@
+"""``run_video(cfg)``: a video file in, cues out (and the subtitle file, the cue frames, the cache).
+
+The library entry point behind ``subtitle-vlm video``; the benchmark calls it too, with an engine it
+loaded once.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from subtitle_vlm.io import InputError, atomic_open, check_writable_dir, write_csv_predictions
+from subtitle_vlm.video.cache import ReadingsCache, cache_key
+from subtitle_vlm.video.cues import State, build_cues
+from subtitle_vlm.video.decode import VideoInfo, file_fingerprint, grab_frames, probe
+from subtitle_vlm.video.extract import Extractor, ExtractStats
+from subtitle_vlm.video.reader import Reader
+from subtitle_vlm.video.srt import Cue, write_cues
+
+
+AUTO_PROBES = 6  # frames PP-OCR looks at to find the band for --crop auto
+AUTO_FALLBACK = "bottom=0.33"
+
+
+@dataclass
+class VideoResult:
+    cues: list[Cue]
+    states: list[State]
+    stats: ExtractStats
+    info: VideoInfo
+    band_box: tuple[int, int, int, int]
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        s = self.stats
+        return (f"{s.video_seconds:.1f} s of video, {s.frames} frames, {s.samples} samples, {s.reads} read "
+                f"({s.cached} from the cache, {s.empty} empty bands skipped), {len(self.cues)} cues; "
+                f"{s.realtime_factor:.1f}x real time")
+
+
+def predict_config_for(cfg):
+    """The PredictConfig an engine is built from, filled from the video options."""
+    from subtitle_vlm.predict.predict_config import PredictConfig
+
+    read_crop = cfg.read_crop if cfg.read_crop not in (None, "band") else None
+    return PredictConfig(input=cfg.input, out=cfg.out, engine=cfg.engine, model=cfg.model, adapter=cfg.adapter,
+                         batch_size=cfg.batch_size or 8, device=cfg.device, dtype=cfg.dtype,
+                         max_new_tokens=cfg.max_new_tokens, prompt=cfg.prompt, crop=read_crop,
+                         trust_remote_code=cfg.trust_remote_code, engine_options=dict(cfg.engine_options),
+                         seed=cfg.seed)
+
+
+def load_video_engine(cfg):
+    from subtitle_vlm.engines import load_engine
+
+    try:
+        return load_engine(cfg.engine, predict_config_for(cfg))
+    except ValueError as e:
+        raise InputError(str(e)) from None
+
+
+def auto_band(path: str, info: VideoInfo, engine=None) -> tuple[tuple[int, int, int, int] | None, str]:
+    """Find the subtitle band with PP-OCR on a few frames: the rows every subtitle found covers, padded by
+    half a line, full width (subtitles are centred but their length varies). None when none is found."""
+    finder = getattr(engine, "subtitle_box", None)
+    if finder is None:
+        from subtitle_vlm.engines.ppocr import subtitle_box as finder
+    boxes = [b for b in (finder(im) for im in grab_frames(path, AUTO_PROBES)) if b]
+    if not boxes:
+        return None, f"--crop auto: PP-OCR found no subtitle on {AUTO_PROBES} frames; watching {AUTO_FALLBACK}"
+    line = max(b[3] - b[1] for b in boxes)
+    y0 = max(0, int(min(b[1] for b in boxes) - 0.5 * line))
+    y1 = min(info.height, int(max(b[3] for b in boxes) + 0.5 * line))
+    return (0, y0, info.width, y1), f"--crop auto: subtitle band rows {y0}-{y1} from {len(boxes)} frames"
+
+
+def resolve_band(cfg, info: VideoInfo, engine=None) -> tuple[tuple[int, int, int, int], list[str]]:
+    from subtitle_vlm.video.band import band_box
+
+    if cfg.crop.strip().lower() == "auto":
+        box, note = auto_band(cfg.input, info, engine)
+        return (box or band_box(AUTO_FALLBACK, info.width, info.height)), [note]
+    return band_box(cfg.crop, info.width, info.height), []
+
+
+def _write_frames_out(folder: Path, staging: Path, cues: list[Cue], stem: str, video: str) -> int:
+    """Move each cue's frame out of staging, write metadata.jsonl and readings.csv; returns frames kept."""
+    import json
+
+    rows, meta = [], []
+    for i, c in enumerate(cues, 1):
+        idx = c.extra.get("frame_index")
+        src = staging / f"{idx}.jpg"
+        if idx is None or not src.exists():
+            continue
+        fid = f"{stem}_{i:04d}"
+        os.replace(src, folder / f"{fid}.jpg")
+        rows.append((fid, c.text))
+        meta.append({"file_name": f"{fid}.jpg", "text": c.text, "start": round(c.start, 3), "end": round(c.end, 3),
+                     "frame_time": c.extra.get("frame_time"), "video": video})
+    with atomic_open(folder / "metadata.jsonl") as f:
+        for m in meta:
+            f.write(json.dumps(m, ensure_ascii=False) + "\n")
+    write_csv_predictions(folder / "readings.csv", rows)
+    shutil.rmtree(staging, ignore_errors=True)
+    return len(rows)
+
+
+def run_video(cfg, engine=None, progress: bool | None = None, write: bool = True) -> VideoResult:
+    """Read ``cfg.input`` into cues; with ``write`` also write ``cfg.out`` (and --frames-out). ``engine``
+    may be passed in (tests, benchmarks); otherwise it is loaded from the options and closed after."""
+    info = probe(cfg.input)
+    out = Path(cfg.out)
+    if write:
+        check_writable_dir(out.resolve().parent)
+    own = engine is None
+    if own:
+        engine = load_video_engine(cfg)
+    try:
+        box, notes = resolve_band(cfg, info, engine)
+        desc = engine.describe() if hasattr(engine, "describe") else {"engine": getattr(engine, "name", "?")}
+        read_crop = cfg.read_crop
+        cache = ReadingsCache(cfg.cache_path, cache_key(file_fingerprint(cfg.input), desc, read_crop),
+                              {"video": str(cfg.input), "engine": desc})
+        staging = None
+        if cfg.frames_out:
+            folder = check_writable_dir(cfg.frames_out)
+            staging = folder / ".staging"
+            staging.mkdir(exist_ok=True)
+        stats = ExtractStats()
+        engine_crop = getattr(engine, "crop", None)
+        reader = Reader(engine=engine, cache=cache, stats=stats,
+                        crop_box=box if read_crop == "band" or engine_crop == "auto" else None,
+                        engine_crop=engine_crop if engine_crop not in (None, "", "none", "auto") else None,
+                        staging=staging, batch_size=max(1, cfg.batch_size or int(getattr(engine, "batch_size", 1))),
+                        max_retries=cfg.retries, background=cfg.background_reads)
+        if cache.resumed:
+            notes.append(f"resuming: {cache.resumed} readings from {cache.path}")
+        extractor = Extractor(cfg, reader, box, info, progress=cfg.progress if progress is None else progress)
+        states = extractor.run(cfg.input)
+    finally:
+        if own:
+            engine.close()
+    cues = build_cues(states, cfg.similarity, cfg.min_duration, cfg.merge_gap)
+    result = VideoResult(cues, states, stats, info, box, notes)
+    if write:
+        meta = {"video": str(cfg.input), "band_box": list(box), "stats": stats.as_dict(), "info": info.as_dict()}
+        write_cues(out, cues, cfg.output_format, meta)
+        if cfg.frames_out:
+            kept = _write_frames_out(Path(cfg.frames_out), staging, cues, Path(cfg.input).stem, str(cfg.input))
+            notes.append(f"wrote {kept} cue frames with metadata.jsonl and readings.csv to {cfg.frames_out}")
+        if not cfg.keep_cache:
+            cache.remove()
+    return result
+
+
+__all__ = ["VideoResult", "run_video", "load_video_engine", "resolve_band", "predict_config_for"]
