@@ -170,10 +170,13 @@ def append_jsonl(path: str | os.PathLike, rows: Iterable[dict]) -> None:
     data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
     if not data:
         return
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
+    try:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as e:
+        raise _blocked(Path(path), e) from None
 
 
 def write_jsonl(path: str | os.PathLike, rows: Iterable[dict]) -> None:

@@ -28,3 +28,12 @@ def test_input_error_becomes_exit_2_with_message(tmp_path, capsys):
 def test_python_dash_m_entry_point():
     r = subprocess.run([sys.executable, "-m", "subtitle_vlm", "--version"], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.strip()
+
+
+def test_output_piped_into_a_closed_reader_stops_quietly(tmp_path):
+    many = tmp_path / "many.csv"
+    many.write_text("id,text\n" + "".join(f"a{i},1,2\n" for i in range(20000)), encoding="utf-8")
+    r = subprocess.run(f"'{sys.executable}' -m subtitle_vlm dataset --check '{many}' | head -n 1; "
+                       "exit ${PIPESTATUS[0]}", shell=True, executable="/bin/bash", capture_output=True, text=True)
+    assert r.returncode == 141, r.stderr
+    assert "Traceback" not in r.stderr and r.stdout.count("\n") == 1

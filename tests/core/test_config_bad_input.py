@@ -39,6 +39,11 @@ def test_yaml_values_of_the_wrong_kind_are_errors(tmp_path, text, key, why):
         parse_config(Opts, _cfg(tmp_path, text))
 
 
+def test_a_config_that_is_not_a_mapping(tmp_path):
+    with pytest.raises(InputError, match="expected a mapping"):
+        parse_config(Opts, _cfg(tmp_path, b"- a\n- b\n"))
+
+
 def test_non_string_key_is_an_unknown_option(tmp_path):
     with pytest.raises(InputError, match="unknown option"):
         parse_config(Opts, _cfg(tmp_path, b"1: 2\n"))

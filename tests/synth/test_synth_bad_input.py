@@ -22,6 +22,19 @@ def test_size_outside_the_supported_range_is_refused(size):
         SynthConfig(out="x", size=size).validate()
 
 
+def test_negative_count_is_refused():
+    with pytest.raises(InputError, match="--count must be >= 0"):
+        SynthConfig(out="x", count=-5).validate()
+
+
+def test_a_folder_named_like_an_image_among_backgrounds_is_not_a_background(small_cfg, bg_dir):
+    (bg_dir / "x.jpg").mkdir()
+    (bg_dir / "zero.jpg").write_bytes(b"")
+    s = run_synth(small_cfg(count=2, backgrounds=str(bg_dir)))
+    assert s["backgrounds"] == 3
+    assert [Path(e["path"]).name for e in s["skipped"]["backgrounds"]] == ["zero.jpg"]
+
+
 def test_min_len_above_max_len_is_refused():
     with pytest.raises(InputError, match="--min-len 10 and --max-len 5"):
         SynthConfig(out="x", min_len=10, max_len=5).validate()

@@ -43,6 +43,9 @@ def _place(src: Path, dst: Path, mode: str) -> str:
 def _swap_in(staging: Path, final: Path) -> None:
     old = None
     if final.exists() or final.is_symlink():
+        if not final.is_dir():
+            raise InputError(f"{final}: a file is in the way of the {final.name} split folder; "
+                             "move it away or choose another --out")
         if not (final / METADATA_NAME).is_file() and any(final.iterdir()):
             raise InputError(f"{final}: exists and is not an imagefolder export (no {METADATA_NAME}); "
                              "choose another --out or move that folder away")
@@ -56,6 +59,8 @@ def _swap_in(staging: Path, final: Path) -> None:
 def write(out: Path, splits: dict[str, list[Sample]], prompt: str = "", *, link: str = "auto",
           stats: Counter | None = None, **_) -> list[Path]:
     base = out / NAME
+    if base.exists() and not base.is_dir():
+        raise InputError(f"{base}: a file is in the way of the imagefolder export; move it away or choose another --out")
     base.mkdir(parents=True, exist_ok=True)
     paths = []
     for split, samples in splits.items():

@@ -52,6 +52,8 @@ def _label_font(path: str | None, size: int, sample: str):
     for f in fonts:
         if f.covers(sample) or f is fonts[-1]:
             return ImageFont.truetype(f.path, size, index=f.index)
+    print("preview: no CJK font found, Chinese labels will show as boxes; pass --font or "
+          "pip install 'subtitle-vlm[fonts]'", file=sys.stderr)
     return ImageFont.load_default(size)
 
 

@@ -203,9 +203,11 @@ def run_synth(cfg: SynthConfig, progress: bool | None = None) -> dict:
     last_flush = time.perf_counter()
 
     def flush() -> None:
+        # Take the lines first: a Ctrl-C inside append_jsonl must not make the handler append them twice
+        # (a cut-off last line is repaired by the rerun; a doubled one would not be).
         nonlocal buffer, last_flush
-        append_jsonl(meta, buffer)
-        buffer, last_flush = [], time.perf_counter()
+        lines, buffer, last_flush = buffer, [], time.perf_counter()
+        append_jsonl(meta, lines)
 
     # disable=None: tqdm draws only on a terminal, so logs of batch jobs stay readable.
     bar = tqdm(total=cfg.count, initial=min(listed, cfg.count), unit="frame", desc="synth",
@@ -233,7 +235,8 @@ def run_synth(cfg: SynthConfig, progress: bool | None = None) -> dict:
             pool = None
         # Stopped workers leave temp files, and images rendered ahead of the last line written.
         _remove_temp_files(out)
-        _remove_unlisted_frames(out, listed + made)
+        written = sum(1 for _ in iter_jsonl(meta, tolerate_partial_last_line=True)) if meta.exists() else 0
+        _remove_unlisted_frames(out, written)
         raise
     finally:
         bar.close()
