@@ -10,6 +10,7 @@ import importlib
 import logging
 import os
 import sys
+from typing import Callable
 
 from subtitle_vlm import __version__
 from subtitle_vlm.io import InputError
@@ -52,13 +53,18 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     module = importlib.import_module(COMMANDS[name][0])
+    return run_guarded(f"subtitle-vlm {name}", lambda: module.main(rest))
+
+
+def run_guarded(prog: str, fn: Callable[[], int | None]) -> int:
+    """Run an entry point: bad input -> one line and exit 2; Ctrl-C -> how to resume and exit 130."""
     try:
-        return int(module.main(rest) or 0)
+        return int(fn() or 0)
     except InputError as e:
-        print(f"subtitle-vlm {name}: error: {e}", file=sys.stderr)
+        print(f"{prog}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"subtitle-vlm {name}: interrupted; rerun the same command to resume", file=sys.stderr)
+        print(f"{prog}: interrupted; rerun the same command to resume", file=sys.stderr)
         return 130
     except BrokenPipeError:
         # The reader went away (`... | head`): stop quietly; stdout goes to devnull so the exit flush is silent.

@@ -64,3 +64,31 @@ def test_cli_json_and_markdown(tmp_path, capsys):
     assert score_main(["--gold", str(g), "--pred", str(p)]) == 0
     md = capsys.readouterr().out
     assert "| rows |" in md and "video3_2" in md
+
+
+def test_gold_from_a_labelled_frame_set(tmp_path, capsys):
+    from PIL import Image
+
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for name in ("f_1.jpg", "f_2.jpg"):
+        Image.new("RGB", (4, 4)).save(frames / name)
+    (frames / "metadata.jsonl").write_text(
+        '{"file_name": "f_1.jpg", "text": "你好"}\n{"file_name": "f_2.jpg", "text": ""}\n', encoding="utf-8")
+    pred = tmp_path / "pred.csv"
+    write_csv_predictions(pred, {"f_1": "你", "f_2": ""})
+    assert score_main(["--gold", str(frames), "--pred", str(pred), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["rows"] == 2 and out["mean_levenshtein"] == pytest.approx(0.5)
+
+
+def test_gold_frame_set_without_labels_is_an_error(tmp_path):
+    from PIL import Image
+
+    from subtitle_vlm.io import InputError
+
+    Image.new("RGB", (4, 4)).save(tmp_path / "x.jpg")
+    pred = tmp_path / "pred.csv"
+    write_csv_predictions(pred, {"x": ""})
+    with pytest.raises(InputError, match="no 'text' label"):
+        score_main(["--gold", str(tmp_path), "--pred", str(pred)])

@@ -31,3 +31,26 @@ class Engine:
 
     def close(self) -> None:
         pass
+
+
+class ChatModelEngine(Engine):
+    """An engine over upstream model code whose ``chat`` answers one image per call (MiniCPM-V, TinyLLaVA).
+
+    Subclasses implement ``read`` with their model's ``chat`` signature and set ``decoding`` for ``describe``.
+    """
+
+    decoding: ClassVar[str] = "greedy"
+
+    def __init__(self, model, tokenizer, prompt: str, max_new_tokens: int = 64, crop: str | None = None,
+                 info: dict | None = None):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.prompt = prompt
+        self.max_new_tokens = max_new_tokens
+        self.batch_size = 1  # chat() takes one image
+        self.crop = crop
+        self.info = dict(info or {})
+
+    def describe(self) -> dict:
+        return {"engine": self.name, "prompt": self.prompt, "crop": self.crop or "none",
+                "decoding": self.decoding, "max_new_tokens": self.max_new_tokens, **self.info}

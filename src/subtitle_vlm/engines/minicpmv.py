@@ -13,7 +13,8 @@ takes a ``checkpoint-N`` (or a run's output_dir) and merges it on load (see ``mi
 from __future__ import annotations
 
 import logging
-from subtitle_vlm.engines.base import Engine
+
+from subtitle_vlm.engines.base import ChatModelEngine
 
 log = logging.getLogger(__name__)
 
@@ -107,18 +108,9 @@ def load_minicpmv(model_path: str, adapter: str | None = None, device: str = "au
     return model, tokenizer, used
 
 
-class MiniCPMVEngine(Engine):
+class MiniCPMVEngine(ChatModelEngine):
     name = "minicpmv"
-
-    def __init__(self, model, tokenizer, prompt: str, max_new_tokens: int = 64, crop: str | None = None,
-                 info: dict | None = None):
-        self.model = model
-        self.tokenizer = tokenizer
-        self.prompt = prompt
-        self.max_new_tokens = max_new_tokens
-        self.batch_size = 1  # chat() takes one image
-        self.crop = crop
-        self.info = dict(info or {})
+    decoding = "chat(sampling=False): beam search 3, repetition_penalty 1.2"
 
     @classmethod
     def from_config(cls, cfg) -> "MiniCPMVEngine":
@@ -144,11 +136,6 @@ class MiniCPMVEngine(Engine):
         if isinstance(out, (tuple, list)):
             out = out[0]
         return str(out).strip()
-
-    def describe(self) -> dict:
-        return {"engine": self.name, "prompt": self.prompt, "crop": self.crop or "none",
-                "decoding": "chat(sampling=False): beam search 3, repetition_penalty 1.2",
-                "max_new_tokens": self.max_new_tokens, **self.info}
 
 
 __all__ = ["MiniCPMVEngine", "load_minicpmv", "split_device_map", "parse_max_memory"]

@@ -21,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from subtitle_vlm.engines.base import Engine
+from subtitle_vlm.engines.base import ChatModelEngine
 from subtitle_vlm.io import InputError
 
 log = logging.getLogger(__name__)
@@ -99,18 +99,13 @@ def load_tinyllava(model_path: str, adapter: str | None = None, device: str = "a
     return model, tokenizer, report
 
 
-class TinyLLaVAEngine(Engine):
+class TinyLLaVAEngine(ChatModelEngine):
     name = "tinyllava"
+    decoding = "greedy (temperature 0, 1 beam)"
 
     def __init__(self, model, tokenizer, prompt: str, max_new_tokens: int = 64, crop: str | None = None,
                  info: dict | None = None):
-        self.model = model
-        self.tokenizer = tokenizer
-        self.prompt = prompt
-        self.max_new_tokens = max_new_tokens
-        self.batch_size = 1  # chat() takes one image
-        self.crop = crop
-        self.info = dict(info or {})
+        super().__init__(model, tokenizer, prompt, max_new_tokens, crop, info)
         self._tmp = tempfile.TemporaryDirectory(prefix="tinyllava-")
 
     @classmethod
@@ -136,10 +131,6 @@ class TinyLLaVAEngine(Engine):
                               max_new_tokens=self.max_new_tokens, num_beams=1, top_p=None, temperature=0)
         text = out[0] if isinstance(out, (tuple, list)) else out
         return str(text).strip()
-
-    def describe(self) -> dict:
-        return {"engine": self.name, "prompt": self.prompt, "crop": self.crop or "none",
-                "decoding": "greedy (temperature 0, 1 beam)", "max_new_tokens": self.max_new_tokens, **self.info}
 
     def close(self) -> None:
         self._tmp.cleanup()

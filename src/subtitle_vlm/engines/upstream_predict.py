@@ -11,7 +11,6 @@ import sys
 from typing import Callable
 
 from subtitle_vlm.config import add_dataclass_arguments, build_config, save_config
-from subtitle_vlm.io import InputError
 from subtitle_vlm.predict.predict_config import PredictConfig
 
 
@@ -53,17 +52,16 @@ def build_predict_config(argv: list[str] | None, doc: str, defaults: dict,
 
 def run_script(prog: str, argv: list[str] | None, doc: str, defaults: dict,
                add_args=None, adjust=None) -> int:
-    try:
-        cfg, progress, summary_json = build_predict_config(argv, doc, defaults, add_args, adjust)
-        from subtitle_vlm.predict.runner import run_predict
+    from subtitle_vlm.cli import run_guarded
 
-        summary = run_predict(cfg, progress=progress)
-    except InputError as e:
-        print(f"{prog}: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted; rerun the same command to resume", file=sys.stderr)
-        return 130
+    return run_guarded(prog, lambda: _run(prog, argv, doc, defaults, add_args, adjust))
+
+
+def _run(prog: str, argv, doc: str, defaults: dict, add_args, adjust) -> int:
+    cfg, progress, summary_json = build_predict_config(argv, doc, defaults, add_args, adjust)
+    from subtitle_vlm.predict.runner import run_predict
+
+    summary = run_predict(cfg, progress=progress)
     print(f"{prog}: {summary}; wrote {cfg.out}", file=sys.stderr)
     save_config(cfg, cfg.out + ".config.json")
     if summary_json:

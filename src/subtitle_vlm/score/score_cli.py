@@ -1,6 +1,7 @@
 """subtitle-vlm score --gold gold.csv --pred pred.csv [--normalize none|width|punct|script] [--json]
 
-Scores a Kaggle CSV of predictions against gold: mean Levenshtein per row (the competition metric), CER,
+Scores a Kaggle CSV of predictions against gold (a CSV, or a labelled frame set whose metadata.jsonl gives
+each frame's text): mean Levenshtein per row (the competition metric), CER,
 exact match, missing and extra ids, and the worst rows. Markdown by default; --json for machines;
 --out FILE writes the report too (.json or .md by its suffix).
 """
@@ -10,16 +11,17 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from subtitle_vlm.config import parse_config
-from subtitle_vlm.io import InputError, atomic_write_text, read_csv_predictions
+from subtitle_vlm.io import InputError, atomic_write_text, read_csv_predictions, read_frame_set
 from subtitle_vlm.score.metrics import ScoreReport, score_predictions
 
 
 @dataclass
 class ScoreConfig:
-    gold: str = field(default="", metadata={"help": "gold CSV (id,text)"})
+    gold: str = field(default="", metadata={"help": "gold CSV (id,text), or a frame set folder with labels"})
     pred: str = field(default="", metadata={"help": "prediction CSV (id,text)"})
     normalize: Literal["none", "width", "punct", "script"] = field(default="none", metadata={
         "help": "normalisation profile applied to both sides (none is the competition metric)"})
@@ -47,9 +49,21 @@ def _warnings(report: ScoreReport) -> list[str]:
     return out
 
 
+def load_gold(path: str) -> dict[str, str]:
+    """Gold labels from an ``id,text`` CSV, or from a frame set (every frame must carry its ``text``)."""
+    if not Path(path).is_dir():
+        return read_csv_predictions(path)
+    frames = read_frame_set(path)
+    unlabelled = [f.id for f in frames if f.text is None]
+    if unlabelled:
+        raise InputError(f"{path}: {len(unlabelled)} frames have no 'text' label (e.g. {unlabelled[0]}); "
+                         "gold needs a metadata.jsonl with file_name and text for every frame, or a gold CSV")
+    return {f.id: f.text for f in frames}
+
+
 def main(argv: list[str] | None = None) -> int:
     cfg = parse_config(ScoreConfig, argv, prog="subtitle-vlm score", description=__doc__)
-    gold = read_csv_predictions(cfg.gold)
+    gold = load_gold(cfg.gold)
     if not gold:
         raise InputError(f"{cfg.gold}: no rows under the header; the gold file needs one 'id,text' row per frame")
     report = score_predictions(gold, read_csv_predictions(cfg.pred), cfg.normalize)
