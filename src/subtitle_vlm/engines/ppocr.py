@@ -24,6 +24,7 @@ import numpy as np
 from subtitle_vlm.engines.base import Engine
 from subtitle_vlm.io import InputError
 from subtitle_vlm.engines.ppocr_colors import mark_ink, measure_box
+from subtitle_vlm.engines.ppocr_refine import refine_detections
 from subtitle_vlm.engines.ppocr_select import (Detection, PPOCRSelectConfig, Selection, coerce_options,
                                                config_fields, quad_to_rect, select_subtitle)
 
@@ -102,12 +103,33 @@ def mark_probe(rgb: np.ndarray):
     return lambda region, fill, line_height: mark_ink(rgb, region, fill, line_height)
 
 
-def detect(ocr_engine, image) -> tuple[list[Detection], int, int]:
+def reader(ocr_engine, rgb: np.ndarray):
+    """Recognition only (no detection) of one rectangle of this frame: ``reread(rect) -> (text, score)``
+    or None. The second pass of ``ppocr_refine`` calls it on the few boxes it trims."""
+    bgr = rgb[:, :, 2::-1]
+    h, w = rgb.shape[:2]
+
+    def reread(rect):
+        x0, y0 = max(0, int(rect[0])), max(0, int(rect[1]))
+        x1, y1 = min(w, int(np.ceil(rect[2]))), min(h, int(np.ceil(rect[3])))
+        if x1 - x0 < 4 or y1 - y0 < 4:
+            return None
+        # Every call names all three steps: rapidocr keeps the last call's choices as its new defaults.
+        out = ocr_engine(np.ascontiguousarray(bgr[y0:y1, x0:x1]), use_det=False, use_cls=False, use_rec=True)
+        txts = getattr(out, "txts", None)
+        if not txts:
+            return None
+        return str(txts[0]), float(out.scores[0])
+
+    return reread
+
+
+def detect(ocr_engine, image, use_cls: bool = False) -> tuple[list[Detection], int, int]:
     """Every text line in a PIL image (or RGB array), with colours measured: (detections, width, height)."""
     rgb = np.asarray(image.convert("RGB") if hasattr(image, "convert") else image)[:, :, :3]
     h, w = rgb.shape[:2]
     # rapidocr takes arrays as BGR (OpenCV order).
-    out = ocr_engine(np.ascontiguousarray(rgb[:, :, ::-1]))
+    out = ocr_engine(np.ascontiguousarray(rgb[:, :, ::-1]), use_det=True, use_cls=use_cls, use_rec=True)
     boxes = getattr(out, "boxes", None)
     txts = getattr(out, "txts", None)
     if boxes is None or txts is None or len(txts) == 0:
@@ -117,6 +139,16 @@ def detect(ocr_engine, image) -> tuple[list[Detection], int, int]:
         rect = quad_to_rect(quad)
         dets.append(Detection(rect, str(text), float(score), measure_box(rgb, rect)))
     return dets, w, h
+
+
+def choose(dets: list[Detection], rgb: np.ndarray, cfg: PPOCRSelectConfig, reread=None) -> Selection:
+    """The subtitle among ``dets`` of this frame: the second look (``ppocr_refine``; ``reread`` is None to
+    skip its recognition pass), then the selection with the punctuation probe."""
+    h, w = rgb.shape[:2]
+    probe = mark_probe(rgb)
+    if cfg.second_pass:
+        dets = refine_detections(dets, rgb, cfg, reread)
+    return select_subtitle(dets, w, h, cfg, probe)
 
 
 class PPOCREngine(Engine):
@@ -138,9 +170,9 @@ class PPOCREngine(Engine):
 
     def select(self, image) -> Selection:
         """Detect, recognise and choose: the full Selection (text, box, lines, rejections) for one image."""
-        rgb = np.asarray(image.convert("RGB") if hasattr(image, "convert") else image)
-        dets, w, h = detect(self._ocr, rgb)
-        return select_subtitle(dets, w, h, self.select_cfg, mark_probe(rgb))
+        rgb = np.asarray(image.convert("RGB") if hasattr(image, "convert") else image)[:, :, :3]
+        dets, w, h = detect(self._ocr, rgb, self.options.use_cls)
+        return choose(dets, rgb, self.select_cfg, reader(self._ocr, rgb))
 
     def read(self, images: list) -> list[str]:
         return [self.select(im).text for im in images]
@@ -198,5 +230,5 @@ def resolve_auto_crop(image, fallback: str = AUTO_CROP_FALLBACK):
     return image.crop(pad_box(box, *image.size))
 
 
-__all__ = ["PPOCREngine", "PPOCROptions", "detect", "pad_box", "parse_engine_options", "resolve_auto_crop",
+__all__ = ["PPOCREngine", "PPOCROptions", "choose", "detect", "reader", "pad_box", "parse_engine_options", "resolve_auto_crop",
            "subtitle_box"]

@@ -82,7 +82,8 @@ def measure_box(image: np.ndarray, box: tuple[float, float, float, float], ring:
     For each subtitle fill (white, yellow) the pixels of that colour are the candidate letters. PP-OCR's
     boxes keep a margin of background around the letters, so a fill that also covers the box's border
     band is background (a light sign, the sky), not letters: such a candidate scores ``border_fraction``
-    near 1. Of the candidates, the one with the least border coverage and then the darkest ring wins;
+    near 1. Of the candidates, one that keeps off the border (and is not a sliver beside a larger one),
+    then the one with the darkest ring wins;
     without any, the brightest pixels stand in (and fail the colour test by their hue or their border).
     """
     h, w = image.shape[:2]
@@ -103,15 +104,20 @@ def measure_box(image: np.ndarray, box: tuple[float, float, float, float], ring:
         candidates.append((name, mask))
     if not candidates:  # neither white nor yellow: describe the brightest tenth for the record
         candidates = [("brightest", luma >= np.percentile(luma, 90))]
-    best = None
+    measured = []
     for name, mask in candidates:
         border = float(mask[band].mean())
         edge = _dilate(mask, ring) & ~mask
         edge_luma = float(np.median(luma[edge])) if edge.any() else 255.0
-        key = (round(border, 1), edge_luma)
-        if best is None or key < best[0]:
-            best = (key, mask, border, edge_luma)
-    _, mask, border, edge_luma = best
+        measured.append(((border > 0.3, edge_luma), mask, border, edge_luma))
+    # A sliver of the other colour (an orange plate or a nose beside white letters) must not stand in for
+    # letters that cover far more of the box: among fills that keep off the border, under half as much as
+    # the largest one is scenery.
+    letters = [float(m[1].mean()) for m in measured if m[2] <= 0.3]
+    if letters:
+        most = max(letters)
+        measured = [m for m in measured if m[2] > 0.3 or float(m[1].mean()) >= 0.5 * most]
+    _, mask, border, edge_luma = min(measured, key=lambda m: m[0])
     # The letters' core: their brighter half, away from anti-aliased stroke borders.
     core = mask & (luma >= np.percentile(luma[mask], 50))
     fill = np.median(rgb[core], axis=0)
@@ -159,4 +165,99 @@ def mark_ink(image: np.ndarray, region: tuple[float, float, float, float], fill_
     return float(np.median(luma[ring])) < float(fill @ _LUMA) - 60
 
 
-__all__ = ["BoxColors", "mark_ink", "measure_box"]
+def ink_mask(image: np.ndarray, box: tuple[float, float, float, float], fill_rgb, tol: float = 50.0,
+             drop: float = 90.0, reach: int = 2, need_edge: bool = True) -> np.ndarray:
+    """The subtitle's letter pixels inside ``box``: the fill colour (within ``tol`` per channel) no more
+    than ``reach`` pixels from something at least ``drop`` luma darker (the outline, the shadow, or a dark
+    background). Scene text in other colours, dark letters on light plates and light backgrounds without
+    a dark edge are left out (with ``need_edge`` False only the colour counts). Returns a boolean array
+    the size of the (clipped) box."""
+    h, w = image.shape[:2]
+    x0, y0 = max(0, int(np.floor(box[0]))), max(0, int(np.floor(box[1])))
+    x1, y1 = min(w, int(np.ceil(box[2]))), min(h, int(np.ceil(box[3])))
+    if x1 - x0 < 1 or y1 - y0 < 1:
+        return np.zeros((max(0, y1 - y0), max(0, x1 - x0)), bool)
+    rgb = image[y0:y1, x0:x1, :3].astype(np.float32)
+    luma = rgb @ _LUMA
+    fill = np.asarray(fill_rgb, np.float32)
+    fill_mask = np.abs(rgb - fill).max(axis=2) <= tol
+    if not need_edge:
+        return fill_mask
+    dark = luma < float(fill @ _LUMA) - drop
+    return fill_mask & _dilate(dark, reach)
+
+
+def comma_marks(mask: np.ndarray, line_height: float, min_ink: float = 0.03) -> list[tuple[int, int]]:
+    """Columns (first, last + 1, in ``mask`` coordinates) of the commas and full stops an ``ink_mask``
+    shows between glyphs.
+
+    A mark is a run of ink columns with empty columns on both sides, too little ink for a glyph
+    (``min_ink`` squared line heights), narrow, reaching below the middle of the glyph body without
+    starting in its top quarter, and followed by at least 0.3 line heights of empty columns before the
+    next glyph (the rest of its full-width cell). A detached stroke of a glyph (the dots of 小 or 心)
+    either shares its columns with the rest of the glyph or sits close to it."""
+    body = ink_body(mask, 0)
+    if body is None:
+        return []
+    top, bottom = body
+    bh = bottom - top
+    cols = mask.sum(axis=0)
+    on = np.flatnonzero(cols > 0)
+    runs: list[list[int]] = []
+    for c in on:
+        if runs and c == runs[-1][1]:
+            runs[-1][1] = int(c) + 1
+        else:
+            runs.append([int(c), int(c) + 1])
+    out = []
+    for i, (a, b) in enumerate(runs):
+        ink = int(cols[a:b].sum())
+        if ink >= min_ink * line_height ** 2 or ink < 0.004 * bh ** 2 or i + 1 >= len(runs) or i == 0:
+            continue
+        if runs[i + 1][0] - b < 0.3 * line_height or b - a > 0.4 * bh:
+            continue
+        rows = np.flatnonzero(mask[:, a:b].any(axis=1))
+        r0, r1 = float(rows.min()), float(rows.max()) + 1
+        if r0 >= top + 0.25 * bh and r1 >= top + 0.6 * bh and r1 - r0 <= 0.55 * bh:
+            out.append((a, b))
+    return out
+
+
+def ink_body(mask: np.ndarray, y0: float) -> tuple[float, float] | None:
+    """Top and bottom frame rows of the glyphs in an ``ink_mask`` whose first row is ``y0``."""
+    rows = mask.sum(axis=1)
+    if rows.sum() == 0:
+        return None
+    cum = np.cumsum(rows) / rows.sum()
+    return y0 + float(np.searchsorted(cum, 0.02)), y0 + float(np.searchsorted(cum, 0.98)) + 1
+
+
+def ink_clusters(mask: np.ndarray, line_height: float, join: float = 0.08,
+                 min_ink: float = 0.02) -> list[tuple[int, int, int]]:
+    """Runs of columns holding letter ink, as (first column, last column + 1, ink pixels), left to right.
+
+    Columns closer than ``join`` line heights are one run (strokes of one glyph); runs with less than
+    ``min_ink`` * line_height**2 pixels (a star, a highlight, JPEG noise) are dropped."""
+    if mask.size == 0:
+        return []
+    cols = mask.sum(axis=0)
+    on = np.flatnonzero(cols > 0)
+    if on.size == 0:
+        return []
+    runs: list[list[int]] = []
+    bridge = max(1, int(round(join * line_height)))
+    for c in on:
+        if runs and c - runs[-1][1] <= bridge:
+            runs[-1][1] = int(c) + 1
+        else:
+            runs.append([int(c), int(c) + 1])
+    floor = min_ink * line_height ** 2
+    out = []
+    for a, b in runs:
+        ink = int(cols[a:b].sum())
+        if ink >= floor:
+            out.append((a, b, ink))
+    return out
+
+
+__all__ = ["BoxColors", "comma_marks", "ink_body", "ink_clusters", "ink_mask", "mark_ink", "measure_box"]

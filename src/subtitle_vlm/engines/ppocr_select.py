@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Literal, Sequence
 
 from subtitle_vlm.engines.ppocr_colors import BoxColors
-from subtitle_vlm.engines.ppocr_text import count_cjk, tidy_text
+from subtitle_vlm.engines.ppocr_text import count_cjk, fix_lookalikes, tidy_text
 
 Rect = tuple[float, float, float, float]
 
@@ -63,6 +63,11 @@ class PPOCRSelectConfig:
         "help": "largest vertical gap between two lines of one subtitle, in line heights"})
     row_gap: float = field(default=2.0, metadata={
         "help": "largest horizontal gap between two boxes merged into one row, in line heights"})
+    second_pass: bool = field(default=True, metadata={
+        "help": "look again at the lines that may be the subtitle: trim a box that holds scene text beside "
+                "the subtitle's letters (or hangs off-centre) and recognise the trimmed box again"})
+    min_reread_score: float = field(default=0.8, metadata={
+        "help": "lowest confidence of a second reading that replaces the first"})
     restore_marks: bool = field(default=True, metadata={
         "help": "put back the ，/。 PP-OCR's boxes leave out when the frame shows a mark there (a small light "
                 "blob in a gap inside a line, or just after a line)"})
@@ -133,12 +138,14 @@ def coerce_options(cls, options: dict, source: str = "engine options"):
 
 @dataclass
 class Detection:
-    """One text line PP-OCR found: its box (x0, y0, x1, y1 pixels), text, confidence, colours."""
+    """One text line PP-OCR found: its box (x0, y0, x1, y1 pixels), text, confidence, colours, and where
+    the subtitle-coloured glyphs inside it start and end (x0, x1; None when not measured)."""
 
     box: Rect
     text: str
     score: float = 1.0
     colors: BoxColors | None = None
+    ink: tuple[float, float] | None = None
 
     @property
     def height(self) -> float:
@@ -356,16 +363,22 @@ def line_text(row: Row, probe: MarkProbe | None = None, last: bool = True) -> st
     for prev, cur in zip(row.parts, row.parts[1:]):
         h = min(prev.height, cur.height)
         gap = cur.box[0] - prev.box[2]
+        # Between the glyphs when they were measured: boxes of a split line may overlap over the comma.
+        g0 = prev.ink[1] if prev.ink else prev.box[2] - 0.05 * h
+        g1 = cur.ink[0] if cur.ink else cur.box[0]
         sep = ""
-        if gap > 0.25 * h:
-            sep = " "
-            if probe is not None and fill is not None and out[-1:] not in _MARKS \
-                    and probe((prev.box[2] - 0.05 * h, y0, cur.box[0], y1), fill, h):
+        if gap > 0.25 * h or (prev.ink and cur.ink and g1 - g0 > 0.6 * h):
+            sep = " " if gap > 0.25 * h else ""
+            if probe is not None and fill is not None and out[-1:] not in _MARKS and cur.text.strip()[:1] \
+                    not in _MARKS and probe((g0, y0, g1, y1), fill, h):
                 sep = "，"
         out += sep + cur.text.strip()
     if probe is not None and fill is not None and out and out[-1] not in _MARKS:
-        end, h = row.parts[-1].box[2], row.parts[-1].height
-        if probe((end - 0.05 * h, y0, end + 0.75 * h, y1), fill, h):
+        tail = row.parts[-1]
+        end, h = tail.box[2], tail.height
+        # From the last glyph on: a 。 PP-OCR did not read can lie inside its box as well as after it.
+        start = min(end - 0.05 * h, tail.ink[1] + 0.02 * h) if tail.ink else end - 0.05 * h
+        if probe((start, y0, end + 0.75 * h, y1), fill, h):
             out += "。" if last else "，"
     return out
 
@@ -376,6 +389,9 @@ def select_subtitle(dets: Sequence[Detection], width: int, height: int,
 
     ``probe`` looks at the frame for punctuation PP-OCR left out (used when ``cfg.restore_marks``)."""
     cfg = cfg or PPOCRSelectConfig()
+    if cfg.to_traditional:
+        # Before the rules count Chinese characters: ー二ニー is 一二二一.
+        dets = [dataclasses.replace(d, text=fix_lookalikes(d.text)) for d in dets]
     rows = group_rows([d for d in dets if d.text.strip()], cfg)
     rejected: list[tuple[str, str]] = []
     cands: list[Row] = []

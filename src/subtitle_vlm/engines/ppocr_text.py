@@ -8,6 +8,12 @@
   such character comes from converting the whole line with ``s2tw`` so OpenCC can use the context
   (头发 -> 頭髮, 发生 -> 發生); ``s2twp``'s vocabulary changes (软件 -> 軟體) are not wanted here: the
   picture shows the words it shows.
+- Variant forms: the recogniser also returns old or mainland variants of Traditional characters (凈 for
+  淨, 着 for 著, 裏 for 裡, 爲 for 為). Each character is mapped to the Taiwan standard form by OpenCC's
+  ``t2tw`` variant table, plus a few variants that table leaves alone (``_EXTRA_VARIANTS``). Character by
+  character: no phrase is rewritten.
+- Look-alike kana: ー ニ ロ エ カ read among Chinese characters are 一 二 口 工 力 (PP-OCR's dictionary
+  holds Japanese too); left alone when the line holds other kana (then it may really be Japanese).
 - Punctuation: ASCII , ? ! : ; ( ) next to a CJK character become their full-width forms (，？！：；（）),
   a final or CJK-bounded ``.`` after a CJK character becomes 。, full-width Latin letters and digits become
   ASCII, whitespace runs become one space, and spaces beside full-width punctuation go.
@@ -32,6 +38,42 @@ def is_cjk(ch: str) -> bool:
 
 def count_cjk(text: str) -> int:
     return sum(is_cjk(c) for c in text)
+
+
+# Variants OpenCC's t2tw keeps that Taiwan's standard writes otherwise.
+_EXTRA_VARIANTS = {"凈": "淨", "綫": "線", "温": "溫", "鷄": "雞", "麽": "麼", "衞": "衛", "啰": "囉", "内": "內",
+                   "户": "戶", "黄": "黃", "争": "爭", "説": "說", "経": "經", "対": "對"}
+_LOOKALIKE_KANA = {"ー": "一", "ニ": "二", "ロ": "口", "エ": "工", "カ": "力"}
+
+
+def _is_kana(ch: str) -> bool:
+    return "\u3040" <= ch <= "\u30ff"
+
+
+def fix_lookalikes(text: str) -> str:
+    """Kana that look like Chinese characters, read next to Chinese characters, become those characters."""
+    if not any(c in _LOOKALIKE_KANA for c in text):
+        return text
+    if any(_is_kana(c) and c not in _LOOKALIKE_KANA for c in text) or count_cjk(text) == 0:
+        return text
+    return "".join(_LOOKALIKE_KANA.get(c, c) for c in text)
+
+
+def fix_variants(text: str) -> str:
+    """Variant forms of Traditional characters become Taiwan's standard forms, character by character."""
+    from subtitle_vlm.text.convert import convert
+
+    out = []
+    for c in text:
+        if not is_cjk(c):
+            out.append(c)
+            continue
+        v = _EXTRA_VARIANTS.get(c)
+        if v is None:
+            v = convert(c, "t2tw")
+            v = v if len(v) == 1 else c
+        out.append(v)
+    return "".join(out)
 
 
 def _in_big5(ch: str) -> bool:
@@ -80,7 +122,7 @@ def _fix_punct(text: str) -> str:
 
 def tidy_text(text: str, *, to_traditional: bool = True, fullwidth_punct: bool = True) -> str:
     if to_traditional:
-        text = fix_simplified(text)
+        text = fix_variants(fix_simplified(fix_lookalikes(text)))
     if fullwidth_punct:
         text = _fix_punct(text)
     else:
@@ -88,4 +130,4 @@ def tidy_text(text: str, *, to_traditional: bool = True, fullwidth_punct: bool =
     return text
 
 
-__all__ = ["count_cjk", "fix_simplified", "is_cjk", "tidy_text"]
+__all__ = ["count_cjk", "fix_lookalikes", "fix_simplified", "fix_variants", "is_cjk", "tidy_text"]

@@ -1,0 +1,215 @@
+"""Second look at the lines that may be the subtitle: cut scene text out of their boxes, find lost commas.
+
+PP-OCR's detector draws one box around everything that touches on one baseline, so scene text beside the
+subtitle (a sign behind its last characters, a Latin word after it, dark lettering on a poster before it)
+is read into the subtitle's own line, and the line is then off-centre or carries foreign characters. The
+subtitle's letters are known by their look - the fill colour next to a dark outline or shadow
+(``ppocr_colors.ink_mask``) - and by their place - centred on the frame. For each detection that could be
+part of the subtitle this module
+
+- measures where the subtitle's letters are inside the box (the glyph columns of ``ink_clusters``);
+- trims the box to them when it reaches well past them, and to the part centred on the frame's midline
+  when the line is off-centre (a subtitle is centred; what hangs over on one side is scenery), and
+  recognises the trimmed box again (``reread``, recognition only: no detection, only on these boxes);
+- puts back a comma PP-OCR left out inside one box: a small mark of subtitle ink low between two glyphs,
+  with the rest of its cell empty (``ppocr_colors.comma_marks``), becomes a ，at the character boundary
+  it falls on (read back by recognising the part left of the mark, else estimated from the character
+  widths), unless the text already has a mark there;
+- records where the letters start and end (``Detection.ink``), so the selection's punctuation search can
+  look just after the last glyph even when the box reaches further.
+
+Logic on the frame's pixels plus one callable (``reread``), so every rule is testable on drawn frames.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, Sequence
+
+import numpy as np
+
+from subtitle_vlm.engines.ppocr_colors import comma_marks, ink_clusters, ink_mask, measure_box
+from subtitle_vlm.engines.ppocr_select import (PPOCRSelectConfig, Detection, Rect, group_rows,
+                                               looks_like_subtitle_colors)
+from subtitle_vlm.engines.ppocr_text import count_cjk, is_cjk
+
+# reread(rect) -> (text, confidence) of that rectangle of the frame, or None when nothing was read.
+Reread = Callable[[Rect], "tuple[str, float] | None"]
+
+# Glyph columns: a run with less ink than this many squared line heights is a mark or noise, not a glyph.
+GLYPH_INK = 0.03
+MARK_INK = 0.005
+# A box reaching this many line heights past the first / last glyph holds something else there.
+TRIM_LEFT = 1.2
+TRIM_RIGHT = 1.5
+# Margins kept around the glyphs when trimming: the recogniser wants some background, and a final 。
+# (smaller than a glyph) sits up to about half a line height after the last glyph.
+KEEP_LEFT = 0.3
+KEEP_RIGHT = 0.6
+# A line whose centre is this many line heights off the midline is trimmed to its centred part.
+OFF_CENTRE = 0.6
+_MARKS = set("，。、！？：；…,.!?:;」』）)")
+
+
+def _char_width(ch: str) -> float:
+    """Width in ems: full-width (CJK, full-width marks) 1, everything else about half."""
+    return 1.0 if (is_cjk(ch) or ch in _MARKS and not ch.isascii()) else 0.55
+
+
+def could_be_subtitle(det: Detection, width: int, height: int, cfg: PPOCRSelectConfig) -> bool:
+    """Worth a second look: low, subtitle-sized, light fill, and reaching across the midline's neighbourhood."""
+    if not cfg.region_top * height <= det.cy <= cfg.region_bottom * height:
+        return False
+    if not cfg.min_height * height <= det.height <= cfg.max_height * height:
+        return False
+    if det.colors is None or not looks_like_subtitle_colors(det.colors, cfg):
+        return False
+    # Letters, not a light plate or the sky behind dark letters.
+    if det.colors.border_fraction > 0.3:
+        return False
+    reach = cfg.centre_tolerance * width + det.height
+    return det.box[0] < width / 2 + reach and det.box[2] > width / 2 - reach
+
+
+def glyph_runs(rgb: np.ndarray, det: Detection, need_edge: bool = True) -> list[tuple[float, float, int]]:
+    """Column runs of the subtitle's fill colour inside ``det``'s box in frame coordinates: (x0, x1, ink
+    pixels). With ``need_edge``, glyphs: fill pixels next to a dark edge (``ink_mask``) in runs with a
+    glyph's ink. Without, where the subtitle could be: every pixel of the colour, in runs down to a thin
+    mark's ink (a ？ or a 。), so trimming never cuts them."""
+    if det.colors is None:
+        return []
+    mask = ink_mask(rgb, det.box, det.colors.fill_rgb, need_edge=need_edge)
+    x0 = max(0, int(np.floor(det.box[0])))
+    floor = GLYPH_INK if need_edge else MARK_INK
+    return [(x0 + a, x0 + b, ink) for a, b, ink in ink_clusters(mask, det.height, min_ink=floor)]
+
+
+def trim_span(box: Rect, runs: Sequence[tuple[float, float, int]], width: int,
+              row_box: Rect | None = None) -> tuple[float, float] | None:
+    """The part of ``box`` worth reading again, or None when the box is fine as it is.
+
+    Trimmed to the glyphs when the box reaches well past them (``TRIM_LEFT`` / ``TRIM_RIGHT`` line
+    heights), then to the part centred on the midline when the row (``row_box``, default the box) is off
+    centre by more than ``OFF_CENTRE`` line heights and straddles the midline. Only a cut of at least half
+    a line height counts."""
+    h = box[3] - box[1]
+    lo, hi = box[0], box[2]
+    if runs:
+        first, last = runs[0][0], runs[-1][1]
+        if first - lo > TRIM_LEFT * h:
+            lo = first - KEEP_LEFT * h
+        if hi - last > TRIM_RIGHT * h:
+            hi = last + KEEP_RIGHT * h
+    rb = row_box or box
+    r_lo = lo if rb[0] >= box[0] else rb[0]
+    r_hi = hi if rb[2] <= box[2] else rb[2]
+    mid = width / 2
+    if r_lo < mid < r_hi and abs((r_lo + r_hi) / 2 - mid) > OFF_CENTRE * h:
+        half = min(mid - r_lo, r_hi - mid) + KEEP_LEFT * h
+        if half >= 1.5 * h:
+            lo, hi = max(lo, mid - half), min(hi, mid + half)
+    if (lo - box[0]) + (box[2] - hi) < 0.5 * h or hi - lo < h:
+        return None
+    return lo, hi
+
+
+def comma_position(text: str, span: tuple[float, float], gap: tuple[float, float]) -> int | None:
+    """Where in ``text`` a comma whose cell spans ``gap`` belongs, estimated from character widths.
+
+    ``span`` is where the glyphs of ``text`` plus one missing full-width comma lie. The comma cell
+    starts where the previous glyph ends; the boundary nearest to it in ems wins, when it is close (a
+    quarter em) and between two Chinese characters."""
+    widths = [_char_width(c) for c in text]
+    total = sum(widths) + 1.0
+    em = (span[1] - span[0]) / total
+    if em <= 0:
+        return None
+    at = (gap[0] - span[0]) / em
+    cum, best, best_d = 0.0, None, 1e9
+    for k in range(1, len(text)):
+        cum += widths[k - 1]
+        if abs(cum - at) < best_d:
+            best, best_d = k, abs(cum - at)
+    if best is None or best_d > 0.25:
+        return None
+    if not (is_cjk(text[best - 1]) and is_cjk(text[best])):
+        return None
+    return best
+
+
+def _near_mark(text: str, k: int) -> bool:
+    return any(c in _MARKS or c.isspace() for c in text[max(0, k - 1):k + 1])
+
+
+def restore_commas(det: Detection, runs: Sequence[tuple[float, float, int]],
+                   commas: Sequence[tuple[float, float]], reread: Reread | None) -> str:
+    """``det.text`` with the commas PP-OCR left out inside its box put back: ``commas`` are the frame
+    columns (x0, x1) of marks seen between glyphs (``ppocr_colors.comma_marks``), ``runs`` the glyphs."""
+    text = det.text.strip()
+    if not commas or not runs or not text:
+        return text
+    h = det.height
+    y0, y1 = det.box[1], det.box[3]
+    span = (runs[0][0], runs[-1][1])
+    widths = [_char_width(c) for c in text]
+    inserts: list[int] = []
+    for c0, c1 in commas:
+        # Already read: a mark where this one falls when the text holds all its cells.
+        em = (span[1] - span[0]) / max(1e-6, sum(widths))
+        at, cum, k_seen = (c0 - span[0]) / em, 0.0, 0
+        for k, wd in enumerate(widths):
+            if cum + wd / 2 > at:
+                break
+            cum += wd
+            k_seen = k + 1
+        if _near_mark(text, k_seen):
+            continue
+        k = None
+        if reread is not None:
+            got = reread((det.box[0], y0, c0, y1))
+            left = got[0].strip() if got else ""
+            if left and text.startswith(left) and 0 < len(left) < len(text):
+                k = len(left)
+        if k is None:
+            k = comma_position(text, span, (c0 - 0.1 * h, c1))
+        if k is not None and not _near_mark(text, k):
+            inserts.append(k)
+    for k in sorted(set(inserts), reverse=True):
+        text = text[:k] + "，" + text[k:]
+    return text
+
+
+def refine_detections(dets: Sequence[Detection], rgb: np.ndarray, cfg: PPOCRSelectConfig,
+                      reread: Reread | None) -> list[Detection]:
+    """``dets`` after the second look: trimmed and re-read where scene text shares a subtitle's box,
+    commas restored inside boxes, and glyph extents recorded (``Detection.ink``)."""
+    height, width = rgb.shape[:2]
+    out = list(dets)
+    rows = group_rows([d for d in dets if d.text.strip()], cfg)
+    row_of = {id(p): r for r in rows for p in r.parts}
+    for i, det in enumerate(out):
+        if not det.text.strip() or not could_be_subtitle(det, width, height, cfg):
+            continue
+        row = row_of.get(id(det))
+        if reread is not None:
+            span = trim_span(det.box, glyph_runs(rgb, det, need_edge=False), width,
+                             row.box if row is not None else None)
+            if span is not None:
+                rect = (span[0], det.box[1], span[1], det.box[3])
+                got = reread(rect)
+                if got and got[0].strip() and count_cjk(got[0]) and got[1] >= cfg.min_reread_score:
+                    det = Detection(rect, got[0].strip(), float(got[1]), measure_box(rgb, rect) or det.colors)
+        runs = glyph_runs(rgb, det)
+        text = det.text
+        if cfg.restore_marks and det.colors is not None:
+            mask = ink_mask(rgb, det.box, det.colors.fill_rgb)
+            x0 = max(0, int(np.floor(det.box[0])))
+            commas = [(x0 + a, x0 + b) for a, b in comma_marks(mask, det.height, GLYPH_INK)]
+            text = restore_commas(det, runs, commas, reread)
+        ink = (runs[0][0], runs[-1][1]) if runs else None
+        out[i] = dataclasses.replace(det, text=text, ink=ink)
+    return out
+
+
+__all__ = ["Reread", "comma_position", "could_be_subtitle", "glyph_runs", "refine_detections",
+           "restore_commas", "trim_span"]
