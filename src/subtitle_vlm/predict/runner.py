@@ -105,12 +105,24 @@ def open_rgb(path: Path):
     from PIL import Image
 
     try:
-        with Image.open(path) as im:
-            im.load()
-            return im.convert("RGB")
+        im = Image.open(path)
     except Exception as e:  # PIL raises many types for broken files; all mean "unreadable"
         log.warning("unreadable frame %s (%s): writing an empty prediction", path, e.__class__.__name__)
         return None
+    try:
+        im.load()
+        # Single-image formats close their file once loaded; an RGB one is then returned as is, sparing
+        # a full-frame copy. Anything else (other modes, multi-frame files that keep the file open) is
+        # converted into a fresh image and the original closed.
+        if im.mode == "RGB" and getattr(im, "fp", None) is None:
+            return im
+        out = im.convert("RGB")
+    except Exception as e:
+        log.warning("unreadable frame %s (%s): writing an empty prediction", path, e.__class__.__name__)
+        im.close()
+        return None
+    im.close()
+    return out
 
 
 def select_frames(cfg) -> list[Frame]:
@@ -129,9 +141,22 @@ def _shard(frames: list[Frame], shard: str | None) -> list[Frame]:
     return frames[i::n]
 
 
+def prefetch_workers(batch_size: int, auto_crop: bool) -> int:
+    """Threads decoding frames ahead of the engine: enough to decode a batch while the engine reads the
+    previous one, never more than the CPU cores (PIL's decoders release the GIL, so they run alongside)."""
+    if auto_crop:
+        return 1  # PP-OCR detection already spreads over every core; one frame at a time is enough
+    return max(1, min(batch_size, os.cpu_count() or 1, 8))
+
+
 def read_frames(engine, frames: list[Frame], journal: Path, done: dict[str, str], summary: PredictSummary,
                 progress: bool = True) -> dict[str, str]:
-    """Read ``frames`` not in ``done`` batch by batch, journaling each batch; returns all readings."""
+    """Read ``frames`` not in ``done`` batch by batch, journaling each batch; returns all readings.
+
+    The next batch is decoded (and cropped) in background threads while the engine reads the current one.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     from tqdm import tqdm
 
     from subtitle_vlm.crop import crop_image, parse_crop
@@ -143,35 +168,46 @@ def read_frames(engine, frames: list[Frame], journal: Path, done: dict[str, str]
     t0 = time.perf_counter()
     bs = max(1, int(getattr(engine, "batch_size", 1)))
     crop = getattr(engine, "crop", None)
-    if crop and parse_crop(crop).kind == "auto":
+    auto = bool(crop) and parse_crop(crop).kind == "auto"
+    if auto:
         # 'auto' is the box PP-OCR's subtitle selector finds in each frame (needs the ppocr extra).
         from subtitle_vlm.engines.ppocr import resolve_auto_crop as crop_one
     else:
         def crop_one(im):
             return crop_image(im, crop)
+
+    def load(fr: Frame):
+        im = open_rgb(fr.path)
+        return crop_one(im) if im is not None and crop else im
+
+    batches = [todo[i:i + bs] for i in range(0, len(todo), bs)]
+    pool = ThreadPoolExecutor(max_workers=prefetch_workers(bs, auto), thread_name_prefix="predict-decode")
     try:
-        for start in range(0, len(todo), bs):
-            batch = todo[start:start + bs]
+        pending = [pool.submit(load, fr) for fr in batches[0]] if batches else []
+        for k, batch in enumerate(batches):
+            loaded = [f.result() for f in pending]
+            pending = [pool.submit(load, fr) for fr in batches[k + 1]] if k + 1 < len(batches) else []
             images, ok = [], []
-            for fr in batch:
-                im = open_rgb(fr.path)
+            for fr, im in zip(batch, loaded):
                 if im is None:
                     summary.failed.append(str(fr.path))
                     continue
-                images.append(crop_one(im) if crop else im)
+                images.append(im)
                 ok.append(fr)
             texts = engine.read(images) if images else []
             if len(texts) != len(images):
                 raise RuntimeError(f"engine {engine.name} returned {len(texts)} readings for {len(images)} images")
             rows = {fr.id: "" for fr in batch}
             rows.update({fr.id: " ".join(t.split("\n")).strip() for fr, t in zip(ok, texts)})
-            append_jsonl(journal, [{"id": k, "text": v} for k, v in rows.items()])
+            append_jsonl(journal, [{"id": fid, "text": v} for fid, v in rows.items()])
             results.update(rows)
             summary.read += len(batch)
             bar.update(len(batch))
             el = time.perf_counter() - t0
             bar.set_postfix(fps=f"{summary.read / el:.2f}" if el else "-")
     finally:
+        # On an error (or Ctrl-C) drop the frames queued ahead; one already decoding finishes first.
+        pool.shutdown(wait=True, cancel_futures=True)
         bar.close()
         summary.seconds += time.perf_counter() - t0
     return results
