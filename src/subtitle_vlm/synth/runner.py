@@ -21,6 +21,7 @@ import multiprocessing as mp
 import os
 import re
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -38,6 +39,15 @@ _FLUSH_EVERY = 32
 _FLUSH_SECONDS = 1.0
 _FRAME_RE = re.compile(r"frame_(\d{6,})\.(?:jpg|png)$")
 log = logging.getLogger(__name__)
+
+
+
+def _start_method() -> str:
+    """fork starts workers in milliseconds and shares the loaded assets copy-on-write (spawn re-imports
+    everything in each worker, a second or more of a short run). It is safe while no threaded runtime
+    such as torch's OpenMP pool lives in this process; otherwise, and off Linux, spawn."""
+    threaded = any(m in sys.modules for m in ("torch", "onnxruntime", "tensorflow", "jax"))
+    return "fork" if sys.platform.startswith("linux") and not threaded else "spawn"
 
 _CTX: tuple | None = None  # (cfg, assets, out) in each worker
 
@@ -217,7 +227,7 @@ def run_synth(cfg: SynthConfig, progress: bool | None = None) -> dict:
         if workers == 1:
             results = (make_frame(i, cfg, assets, out) for i in todo)
         else:
-            pool = mp.get_context("spawn").Pool(workers, initializer=_init_worker, initargs=(cfg, assets, str(out)))
+            pool = mp.get_context(_start_method()).Pool(workers, initializer=_init_worker, initargs=(cfg, assets, str(out)))
             chunk = max(1, min(8, len(todo) // (workers * 8)))
             results = pool.imap(_work, todo, chunksize=chunk)
         for rec in results:
