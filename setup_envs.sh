@@ -18,7 +18,7 @@ for arg in "$@"; do
     --tinyllava) WANT_TINYLLAVA=1 ;;
     --all) WANT_MAIN=1; WANT_MINICPMV=1; WANT_TINYLLAVA=1 ;;
     --dry-run) DRY=1 ;;
-    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit 0 ;;
     *) echo "setup_envs.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
   esac
 done

@@ -14,8 +14,9 @@ the competition metric (mean unnormalised Levenshtein), CER and exact match.
 Frames: the hard synthesis preset (photographs, distractor logos/titles/captions, 480p round trip, JPEG
 55-90, frames without subtitle) over photographs with scene text painted in (bench/ppocr_scene_text.py,
 painted with ``--background-seed``, by default the frames' seed). The selector's rules were written on
-seed 777 and its second pass on seed 2024 (with the 2024 scene text): report other seeds. Frames,
-backgrounds and PP-OCR's detections are cached under ``--data`` (git-ignored), so a rerun only re-scores
+seed 777, its second pass on seed 2024, and its later rules on 31337 and 4242 (each with its own scene
+text); 9001 was the held-out set: report other seeds. Frames, backgrounds and PP-OCR's detections are
+cached under ``--data`` (git-ignored) and a cached frame set is reused as it is, so a rerun only re-scores
 (the second pass still recognises the boxes it trims). Prints one JSON line; ``second_pass`` counts the
 extra recognitions, and ``select_ms_per_frame`` includes them.
 """
@@ -51,6 +52,11 @@ def build_frames(data: Path, frames: int, seed: int, scene_text: bool, backgroun
         make_backgrounds(backgrounds, variants=4, seed=bg)
         suffix = f"_scene_bg{bg}"
     out = data / f"frames_seed{seed}{suffix}"
+    meta = out / "metadata.jsonl"
+    if meta.exists() and sum(1 for line in meta.open(encoding="utf-8") if line.strip()) >= frames:
+        # Already made: measured again on the same frames (and their cached detections), even when the
+        # synthesiser's assets changed since, so numbers stay comparable across runs.
+        return out
     run_synth(SynthConfig(out=str(out), count=frames, seed=seed, style="hard",
                           backgrounds=str(backgrounds) if backgrounds else None, progress=False))
     return out
@@ -84,7 +90,7 @@ def detect_all(frames_dir: Path, limit: int, engine) -> tuple[list[dict], float]
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--frames", type=int, default=150)
-    p.add_argument("--seed", type=int, default=2024, help="synthesis seed (rules were written on 777 and 2024)")
+    p.add_argument("--seed", type=int, default=2024, help="synthesis seed (rules were written on 777, 2024, 31337, 4242; 9001 held out)")
     p.add_argument("--data", default=str(HERE / "_data" / "ppocr_accuracy"), help="cache folder")
     p.add_argument("--no-scene-text", action="store_true", help="the hard preset's own photographs only")
     p.add_argument("--background-seed", type=int, default=None,

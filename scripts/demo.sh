@@ -9,6 +9,7 @@
 # what a real reader scores. Settings: DEMO_FRAMES (default 48), DEMO_STEPS (default 500), DEMO_FAMILY
 # (default qwen2_vl).
 set -euo pipefail
+case "${1:-}" in -h|--help) awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit 0 ;; esac
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 OUT=${1:-demo_out}

@@ -7,6 +7,7 @@
 # (deepspeed, OpenCC, RapidFuzz and their dependencies) are installed from .whl/ (filled beforehand by
 # scripts/gpu_smoke_wheels.sh on a machine with network) into /tmp/site. Settings: PYTHON (default python3).
 set -uo pipefail
+case "${1:-}" in -h|--help) awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit 0 ;; esac
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false

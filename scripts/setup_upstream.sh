@@ -33,7 +33,7 @@ for arg in "$@"; do
     --all) WANT=(minicpmv tinyllava) ;;
     --dry-run) DRY=1 ;;
     --no-install) INSTALL=0 ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit 0 ;;
     *) echo "setup_upstream: unknown option $arg (see --help)" >&2; exit 2 ;;
   esac
 done

@@ -42,11 +42,9 @@ def _usage() -> str:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
-        print(_usage())
-        return 0
+        return run_guarded("subtitle-vlm", lambda: print(_usage()))
     if argv[0] in ("-V", "--version"):
-        print(__version__)
-        return 0
+        return run_guarded("subtitle-vlm", lambda: print(__version__))
     name, rest = argv[0], argv[1:]
     if name not in COMMANDS:
         print(f"subtitle-vlm: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)

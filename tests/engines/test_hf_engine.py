@@ -102,6 +102,17 @@ def test_device_map_with_offload_reads_like_plain_cpu(scrambled):
     split.close()
 
 
+def test_run_dir_with_a_device_map_that_spills_to_disk(scrambled, tmp_path):
+    """peft cannot put an adapter on disk-offloaded layers: the engine merges first, then dispatches."""
+    run = make_run("qwen2_vl", tmp_path / "run", base=str(scrambled("qwen2_vl")))
+    imgs = frames(2)
+    plain = engine(run).read(imgs)
+    split = engine(run, device_map="auto", max_memory="cpu=500KB")
+    assert "disk" in set(split.model.hf_device_map.values())
+    assert split.read(imgs) == plain
+    split.close()
+
+
 def test_parse_max_memory():
     assert parse_max_memory("0=20GiB, 1=20GiB,cpu=64GiB") == {0: "20GiB", 1: "20GiB", "cpu": "64GiB"}
     assert parse_max_memory("cuda:1=3GB") == {1: "3GB"}

@@ -184,3 +184,64 @@ def test_lookalike_kana_among_chinese_become_chinese():
     assert fix_lookalikes("對不起，ロ袋破了") == "對不起，口袋破了"
     assert fix_lookalikes("カラオケ") == "カラオケ"                    # real Japanese stays
     assert fix_lookalikes("ーー") == "ーー"                            # nothing Chinese beside them
+
+
+def test_a_tall_box_is_cut_to_the_subtitle_rows_and_read_again():
+    from subtitle_vlm.engines.ppocr_refine import letter_band, vertical_trim
+
+    img = _frame()
+    for x in range(400, 860, 20):                           # subtitle strokes on rows 613..663
+        _glyph(img, x, w=6)
+    img[520:600, 420:860] = (40, 140, 60)                   # a green sign above it, in the same box ...
+    for x in range(440, 840, 90):
+        img[540:580, x:x + 4] = WHITE                       # ... with thin light lettering
+    box = (385, 515, 880, BOTTOM)                           # 161 px: too tall for one line
+    det = Detection(box, "車亭我們走吧明天見各位", 0.9, measure_box(img, box))
+    cfg = PPOCRSelectConfig()
+    assert det.height > cfg.max_height * H and not could_be_subtitle(det, W, H, cfg)
+    rect = vertical_trim(img, det, cfg)
+    assert rect is not None and rect[0] == 385 and rect[2] == 880
+    assert 600 <= rect[1] <= 613 and 663 <= rect[3] <= 676
+    reread, seen = _reread_stub(lambda r: ("我們走吧明天見各位", 0.97))
+    out = refine_detections([det], img, cfg, reread)[0]
+    assert out.text == "我們走吧明天見各位" and seen[0] == rect and out.box[1] == rect[1]
+    # A box of ordinary height, or a band of letters too thin to be a line, is left alone.
+    assert vertical_trim(img, Detection((385, TOP, 880, BOTTOM), "x", 0.9, det.colors), cfg) is None
+    thin = np.zeros((160, 400), bool)
+    thin[80:84] = True
+    assert letter_band(thin, 20, 120) is None
+    thin[100:150] = True
+    assert letter_band(thin, 20, 120) == (100, 150)
+
+
+def test_end_mark_shape_tells_exclamation_and_question_from_full_stop():
+    from subtitle_vlm.engines.ppocr_colors import mark_ink
+
+    def framed(draw):
+        img = np.full((100, 120, 3), 90, np.uint8)
+        for y0, y1, x0, x1 in draw:                         # each stroke outlined in black
+            img[y0 - 3:y1 + 3, x0 - 3:x1 + 3] = 0
+        for y0, y1, x0, x1 in draw:
+            img[y0:y1, x0:x1] = 250
+        return mark_ink(img, (5, 5, 115, 95), (250, 250, 250), 80)
+
+    assert framed([(66, 78, 40, 52)]) == "。"                            # small and low
+    assert framed([(25, 55, 50, 58), (62, 70, 50, 58)]) == "！"          # thin stroke, dot below
+    assert framed([(25, 55, 45, 72), (62, 70, 55, 63)]) == "？"          # wide stroke, dot below
+    assert framed([(25, 62, 50, 58)]) == "。"                            # a tall stroke without its dot
+    # The selection writes what the probe saw, on any line.
+    det = Detection((385, TOP, 900, BOTTOM), "快回答", 0.99, measure_box(_frame(), (385, TOP, 900, BOTTOM)))
+    assert line_text(Row([det]), lambda region, fill, h: "！", last=False) == "快回答！"
+    assert line_text(Row([det]), lambda region, fill, h: "。", last=False) == "快回答，"
+
+
+def test_outlined_letters_win_over_lettering_on_a_plate_behind_them():
+    img = _frame((155, 155, 155))
+    img[600:676, 300:700] = (200, 120, 50)                  # an orange plate behind the subtitle's start
+    for x in range(320, 680, 30):
+        img[612:664, x:x + 8] = (225, 185, 80)              # light lettering painted on the plate
+    for x in range(710, 950, 16):                           # white strokes with a thin dark outline:
+        img[612:665, x - 1:x + 7] = 60                      # their 2-pixel ring is half background
+        img[613:664, x:x + 6] = WHITE
+    colors = measure_box(img, (300, TOP, 960, BOTTOM))
+    assert max(abs(a - b) for a, b in zip(colors.fill_rgb, WHITE)) <= 10

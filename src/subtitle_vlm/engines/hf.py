@@ -86,7 +86,7 @@ class HFEngine(Engine):
             offload = tempfile.TemporaryDirectory(prefix="subtitle-vlm-offload-")
         model = load_model(src, dtype=dtype, device=device, device_map=cfg.device_map, max_memory=cfg.max_memory,
                            trust_remote_code=trust, offload_folder=offload.name if offload else None,
-                           merge_adapter=not cfg.device_map)
+                           merge_adapter=True)
         processor = load_processor(src, trust_remote_code=trust)
         info = {"engine": cls.name, "model": src.requested, "base": src.base, "adapter": src.adapter,
                 "dtype": str(dtype).replace("torch.", ""), "device": str(input_device(model)),

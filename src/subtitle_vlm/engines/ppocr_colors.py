@@ -76,6 +76,12 @@ def _light_masks(rgb: np.ndarray, luma: np.ndarray) -> dict[str, np.ndarray]:
     return {"white": white, "yellow": yellow}
 
 
+# A fill whose ring is less than LOW_CONTRAST luma darker than itself is lettering drawn on a plate or a
+# sign, not an outlined subtitle, when another fill in the box has a ring OUTLINED darker than itself.
+LOW_CONTRAST = 60.0
+OUTLINED = 90.0
+
+
 def measure_box(image: np.ndarray, box: tuple[float, float, float, float], ring: int = 2) -> BoxColors | None:
     """Measure ``box`` (x0, y0, x1, y1 in pixels) of an RGB uint8 array; None when the box is degenerate.
 
@@ -109,7 +115,14 @@ def measure_box(image: np.ndarray, box: tuple[float, float, float, float], ring:
         border = float(mask[band].mean())
         edge = _dilate(mask, ring) & ~mask
         edge_luma = float(np.median(luma[edge])) if edge.any() else 255.0
-        measured.append(((border > 0.3, edge_luma), mask, border, edge_luma))
+        fill_luma = float(np.median(luma[mask]))
+        measured.append(((border > 0.3, edge_luma), mask, border, edge_luma, fill_luma - edge_luma))
+    # Scene lettering on a coloured plate behind the subtitle can have a darker ring (the plate) than the
+    # subtitle's letters (whose ring also takes in their anti-aliased edges), but hardly darker than
+    # itself: when another fill is outlined, such a fill is scenery.
+    if any(m[4] >= OUTLINED and m[2] <= 0.3 for m in measured):
+        measured = [((m[0][0] or m[4] < LOW_CONTRAST, m[0][1]),) + m[1:] for m in measured]
+    measured = [m[:4] for m in measured]
     # A sliver of the other colour (an orange plate or a nose beside white letters) must not stand in for
     # letters that cover far more of the box: among fills that keep off the border, under half as much as
     # the largest one is scenery.
@@ -137,18 +150,22 @@ def _reconstruct(seed: np.ndarray, mask: np.ndarray) -> np.ndarray:
         cur = nxt
 
 
-def mark_ink(image: np.ndarray, region: tuple[float, float, float, float], fill_rgb, line_height: float) -> bool:
-    """Is there a small blob of the subtitle's fill colour, ringed darker, inside ``region``?
+def mark_ink(image: np.ndarray, region: tuple[float, float, float, float], fill_rgb, line_height: float) -> str:
+    """The punctuation mark drawn by a small blob of the subtitle's fill colour, ringed darker, inside
+    ``region``, or "" when there is none.
 
     Used where PP-OCR leaves a subtitle's punctuation out - the small ，and 。 at the baseline often fall
     outside its boxes: a gap inside a line, or just after its end. Blobs touching the region's top, bottom
     or right edge are background or the next letter, not a mark.
+
+    Returns "" when there is none, else the mark its shape says: a tall thin stroke (and its dot) is a
+    ！, a tall wide one a ？, anything lower a 。 or ，(which of the two the caller knows from the place).
     """
     h, w = image.shape[:2]
     x0, y0 = max(0, int(region[0])), max(0, int(region[1]))
     x1, y1 = min(w, int(np.ceil(region[2]))), min(h, int(np.ceil(region[3])))
     if x1 - x0 < 3 or y1 - y0 < 3:
-        return False
+        return ""
     rgb = image[y0:y1, x0:x1, :3].astype(np.float32)
     luma = rgb @ _LUMA
     fill = np.asarray(fill_rgb, np.float32)
@@ -158,11 +175,49 @@ def mark_ink(image: np.ndarray, region: tuple[float, float, float, float], fill_
     blob = mask & ~_reconstruct(border, mask)
     area = int(blob.sum())
     if not 0.008 * line_height ** 2 <= area <= 0.2 * line_height ** 2:
-        return False
+        return ""
     ring = _dilate(blob, 2) & ~mask
-    if not ring.any():
-        return False
-    return float(np.median(luma[ring])) < float(fill @ _LUMA) - 60
+    if not ring.any() or float(np.median(luma[ring])) >= float(fill @ _LUMA) - 60:
+        return ""
+    return mark_shape(blob, line_height, luma < float(fill @ _LUMA) - 60)
+
+
+# A mark's stroke reaching this many line heights from top to bottom, with a dot below, is a ！ or ？
+# (the ring of a 。 is about 0.22 line heights); the ！ is a thin stroke, the ？'s hook about a third of a
+# line height wide.
+TALL_MARK = 0.3
+THIN_MARK = 0.17
+
+
+def mark_shape(blob: np.ndarray, line_height: float, dark: np.ndarray | None = None) -> str:
+    """Which mark the pixels of ``blob`` (a boolean array) draw: "！", "？" or "。" (anything else).
+
+    A ！ or ？ is a tall stroke (the largest piece) with its dot just below it; the ！'s stroke is thin.
+    With ``dark`` (a boolean array of the darker pixels) only pieces mostly ringed by them count, and a
+    piece touching the region's left edge is a stroke of the glyph before it."""
+    from scipy import ndimage
+
+    labels, n = ndimage.label(blob, structure=np.ones((3, 3), bool))
+    pieces = []
+    for k in range(1, n + 1):
+        piece = labels == k
+        if dark is not None:
+            ring = _dilate(piece, 2) & ~blob
+            if piece[:, 0].any() or not ring.any() or dark[ring].mean() < 0.5:
+                continue
+        rows, cols = np.flatnonzero(piece.any(axis=1)), np.flatnonzero(piece.any(axis=0))
+        pieces.append((int(piece.sum()), rows[0], rows[-1], cols[0], cols[-1]))
+    if not pieces:
+        return "。"
+    size, top, bottom, left, right = max(pieces)
+    if bottom - top + 1 < TALL_MARK * line_height:
+        return "。"
+    dot = any(p_size < size and bottom < p_top <= bottom + 0.2 * line_height and p_left <= right and p_right >= left
+              for p_size, p_top, _, p_left, p_right in pieces)
+    if not dot:
+        return "。"
+    wide = right - left + 1
+    return "！" if wide <= THIN_MARK * line_height else "？"
 
 
 def ink_mask(image: np.ndarray, box: tuple[float, float, float, float], fill_rgb, tol: float = 50.0,
@@ -260,4 +315,5 @@ def ink_clusters(mask: np.ndarray, line_height: float, join: float = 0.08,
     return out
 
 
-__all__ = ["BoxColors", "comma_marks", "ink_body", "ink_clusters", "ink_mask", "mark_ink", "measure_box"]
+__all__ = ["BoxColors", "comma_marks", "ink_body", "ink_clusters", "ink_mask", "mark_ink", "mark_shape",
+           "measure_box"]

@@ -7,6 +7,9 @@ subtitle's letters are known by their look - the fill colour next to a dark outl
 (``ppocr_colors.ink_mask``) - and by their place - centred on the frame. For each detection that could be
 part of the subtitle this module
 
+- cuts a box too tall to be one line (scene text above or below the subtitle read into it) to the rows
+  of its subtitle-coloured letters (``vertical_trim``) and recognises that band again, before any other
+  rule looks at it;
 - measures where the subtitle's letters are inside the box (the glyph columns of ``ink_clusters``);
 - trims the box to them when it reaches well past them, and to the part centred on the frame's midline
   when the line is off-centre (a subtitle is centred; what hangs over on one side is scenery), and
@@ -48,6 +51,13 @@ KEEP_LEFT = 0.3
 KEEP_RIGHT = 0.6
 # A line whose centre is this many line heights off the midline is trimmed to its centred part.
 OFF_CENTRE = 0.6
+# Rows of a tall box holding this fraction of the densest row's letter ink belong to a line of letters;
+# gaps up to ROW_GAP of the band's height inside one line are the gaps within glyphs.
+BAND_INK = 0.25
+ROW_GAP = 0.12
+# The letters fill about 1/1.35 of a detection box: a band cut from a tall box is grown by this many of
+# its own heights above and below, so the recogniser sees a box shaped like PP-OCR's own.
+BAND_PAD = 0.2
 _MARKS = set("，。、！？：；…,.!?:;」』）)")
 
 
@@ -82,6 +92,53 @@ def glyph_runs(rgb: np.ndarray, det: Detection, need_edge: bool = True) -> list[
     x0 = max(0, int(np.floor(det.box[0])))
     floor = GLYPH_INK if need_edge else MARK_INK
     return [(x0 + a, x0 + b, ink) for a, b, ink in ink_clusters(mask, det.height, min_ink=floor)]
+
+
+def letter_band(mask: np.ndarray, min_rows: float, max_rows: float) -> tuple[int, int] | None:
+    """The rows (top, bottom exclusive) of the line of letters with the most ink in ``mask``, or None.
+
+    Rows holding at least ``BAND_INK`` of the densest row's ink form bands (small gaps bridged); the band
+    with the most ink wins when its height is between ``min_rows`` and ``max_rows``."""
+    if mask.size == 0:
+        return None
+    prof = mask.sum(axis=1).astype(np.float64)
+    if prof.max() <= 0:
+        return None
+    on = prof >= BAND_INK * prof.max()
+    bands: list[list[int]] = []
+    gap = max(1, int(round(ROW_GAP * max_rows)))
+    for y in np.flatnonzero(on):
+        if bands and y - bands[-1][1] <= gap:
+            bands[-1][1] = int(y) + 1
+        else:
+            bands.append([int(y), int(y) + 1])
+    best = max(bands, key=lambda b: prof[b[0]:b[1]].sum())
+    if not min_rows <= best[1] - best[0] <= max_rows:
+        return None
+    return best[0], best[1]
+
+
+def vertical_trim(rgb: np.ndarray, det: Detection, cfg: PPOCRSelectConfig) -> Rect | None:
+    """A detection too tall to be one subtitle line (scene text above or below the subtitle read into
+    one box): the box cut to the rows of its subtitle-coloured letters (fill beside a dark edge), grown
+    to a detection box's margins, or None when no such line of letters stands out."""
+    height = rgb.shape[0]
+    if det.colors is None or det.height <= cfg.max_height * height:
+        return None
+    if not looks_like_subtitle_colors(det.colors, cfg):
+        return None
+    mask = ink_mask(rgb, det.box, det.colors.fill_rgb)
+    y0 = max(0, int(np.floor(det.box[1])))
+    # Letter rows of a subtitle-sized box: 1/1.35 of the box height range.
+    band = letter_band(mask, cfg.min_height * height / 1.35, cfg.max_height * height / 1.35)
+    if band is None:
+        return None
+    top, bottom = y0 + band[0], y0 + band[1]
+    pad = BAND_PAD * (bottom - top)
+    rect = (det.box[0], max(det.box[1], top - pad), det.box[2], min(det.box[3], bottom + pad))
+    if not cfg.region_top * height <= (rect[1] + rect[3]) / 2 <= cfg.region_bottom * height:
+        return None
+    return rect
 
 
 def trim_span(box: Rect, runs: Sequence[tuple[float, float, int]], width: int,
@@ -188,7 +245,15 @@ def refine_detections(dets: Sequence[Detection], rgb: np.ndarray, cfg: PPOCRSele
     rows = group_rows([d for d in dets if d.text.strip()], cfg)
     row_of = {id(p): r for r in rows for p in r.parts}
     for i, det in enumerate(out):
-        if not det.text.strip() or not could_be_subtitle(det, width, height, cfg):
+        if not det.text.strip():
+            continue
+        if reread is not None:
+            rect = vertical_trim(rgb, det, cfg)
+            got = reread(rect) if rect is not None else None
+            if got and got[0].strip() and count_cjk(got[0]) and got[1] >= cfg.min_reread_score:
+                det = Detection(rect, got[0].strip(), float(got[1]), measure_box(rgb, rect) or det.colors)
+                out[i] = det
+        if not could_be_subtitle(det, width, height, cfg):
             continue
         row = row_of.get(id(det))
         if reread is not None:
@@ -211,5 +276,5 @@ def refine_detections(dets: Sequence[Detection], rgb: np.ndarray, cfg: PPOCRSele
     return out
 
 
-__all__ = ["Reread", "comma_position", "could_be_subtitle", "glyph_runs", "refine_detections",
-           "restore_commas", "trim_span"]
+__all__ = ["Reread", "comma_position", "could_be_subtitle", "glyph_runs", "letter_band", "refine_detections",
+           "restore_commas", "trim_span", "vertical_trim"]

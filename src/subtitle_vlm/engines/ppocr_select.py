@@ -350,8 +350,8 @@ def stack_score(stack: Sequence[Row], width: int, cfg: PPOCRSelectConfig) -> flo
 
 # Marks a line may already end with (nothing to restore after them).
 _MARKS = set("，。、！？：；…,.!?:;」』）)~～")
-# probe(region, fill_rgb, line_height) -> is a punctuation mark's ink there? (see ppocr_colors.mark_ink)
-MarkProbe = Callable[[Rect, tuple, float], bool]
+# probe(region, fill_rgb, line_height) -> the punctuation mark whose ink is there, "" for none (ppocr_colors.mark_ink)
+MarkProbe = Callable[[Rect, tuple, float], "str | bool"]
 
 
 def line_text(row: Row, probe: MarkProbe | None = None, last: bool = True) -> str:
@@ -378,8 +378,10 @@ def line_text(row: Row, probe: MarkProbe | None = None, last: bool = True) -> st
         end, h = tail.box[2], tail.height
         # From the last glyph on: a 。 PP-OCR did not read can lie inside its box as well as after it.
         start = min(end - 0.05 * h, tail.ink[1] + 0.02 * h) if tail.ink else end - 0.05 * h
-        if probe((start, y0, end + 0.75 * h, y1), fill, h):
-            out += "。" if last else "，"
+        mark = probe((start, y0, end + 0.75 * h, y1), fill, h)
+        if mark:
+            # A ！ or ？ ends any line; a low small mark is 。 at the end of the subtitle, ，before it.
+            out += mark if mark in ("！", "？") else ("。" if last else "，")
     return out
 
 

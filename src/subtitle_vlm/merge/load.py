@@ -145,6 +145,9 @@ def load_model(sources: ModelSources, *, dtype="auto", device: str = "cpu", devi
     """
     from transformers import AutoModelForImageTextToText
 
+    if device_map and sources.adapter:
+        return _load_merged_then_dispatch(sources, dtype=dtype, device_map=device_map, max_memory=max_memory,
+                                          trust_remote_code=trust_remote_code, offload_folder=offload_folder)
     kwargs: dict = {"dtype": dtype, "trust_remote_code": trust_remote_code}
     if device_map:
         mm = parse_max_memory(max_memory) if isinstance(max_memory, str) or max_memory is None else max_memory
@@ -170,6 +173,31 @@ def load_model(sources: ModelSources, *, dtype="auto", device: str = "cpu", devi
         model = PeftModel.from_pretrained(model, sources.adapter, is_trainable=False)
         if merge_adapter:
             model = model.merge_and_unload()
+    model.eval()
+    return model
+
+
+def _load_merged_then_dispatch(sources: ModelSources, *, dtype, device_map: str, max_memory,
+                               trust_remote_code: bool, offload_folder: str | None):
+    """Base + adapter merged in CPU memory, then spread over the devices like ``from_pretrained`` would.
+
+    peft cannot attach an adapter to layers that a device map has offloaded to disk, so with an adapter the
+    merge comes first (the model must fit in CPU memory once, as a merge does anyway).
+    """
+    from accelerate import dispatch_model, infer_auto_device_map
+    from accelerate.utils import get_balanced_memory
+
+    model = load_model(ModelSources(base=sources.base, adapter=sources.adapter, run_config=sources.run_config),
+                       dtype=dtype, device="cpu", trust_remote_code=trust_remote_code, merge_adapter=True)
+    mm = parse_max_memory(max_memory) if isinstance(max_memory, str) or max_memory is None else max_memory
+    no_split = list(getattr(model, "_no_split_modules", None) or [])
+    if device_map == "balanced":
+        mm = get_balanced_memory(model, max_memory=mm, no_split_module_classes=no_split)
+    dmap = infer_auto_device_map(model, max_memory=mm, no_split_module_classes=no_split)
+    if "disk" in dmap.values() and not offload_folder:
+        raise InputError("the device map offloads layers to disk: pass an offload folder, or raise --max-memory")
+    model = dispatch_model(model, device_map=dmap, offload_dir=offload_folder)
+    model.hf_device_map = dmap
     model.eval()
     return model
 
