@@ -37,3 +37,16 @@ def test_output_piped_into_a_closed_reader_stops_quietly(tmp_path):
                        "exit ${PIPESTATUS[0]}", shell=True, executable="/bin/bash", capture_output=True, text=True)
     assert r.returncode == 141, r.stderr
     assert "Traceback" not in r.stderr and r.stdout.count("\n") == 1
+
+
+def test_python_dash_m_drops_the_working_directory_from_sys_path(tmp_path):
+    """`python -m` puts the working directory first on sys.path; from the repository root its datasets/
+    folder would shadow the Hugging Face `datasets` package on machines without it. The entry point drops it."""
+    (tmp_path / "datasets" / "scripts").mkdir(parents=True)
+    probe = ("import os, runpy, sys\n"
+             "sys.argv = ['subtitle_vlm', '--version']\n"
+             "try:\n    runpy.run_module('subtitle_vlm', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+             "print(any(os.path.abspath(p or os.curdir) == os.getcwd() for p in sys.path))\n")
+    r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1] == "False", r.stdout
