@@ -114,15 +114,10 @@ class MiniCPMVEngine(ChatModelEngine):
 
     @classmethod
     def from_config(cls, cfg) -> "MiniCPMVEngine":
-        from subtitle_vlm.engines.upstream_run import find_run_config, resolve_prompt_and_crop, seed_everything
+        from subtitle_vlm.engines.upstream_run import resolve_chat_settings
 
-        run_cfg = find_run_config(cfg.adapter, cfg.model)
-        # An adapter's run config names the base it was trained from.
-        model_path = cfg.model or (run_cfg.get("base_model") if cfg.adapter else None) or DEFAULT_MODEL
-        prompt, crop = resolve_prompt_and_crop(cfg, run_cfg)
-        seed_everything(cfg.seed)
+        model_path, prompt, crop, max_new = resolve_chat_settings(cfg, DEFAULT_MODEL)
         model, tok, used = load_minicpmv(model_path, cfg.adapter, cfg.device, cfg.dtype, cfg.device_map, cfg.max_memory)
-        max_new = cfg.max_new_tokens or run_cfg.get("max_new_tokens") or 64
         return cls(model, tok, prompt, max_new, crop,
                    {"model": model_path, "adapter": used, "device_map": cfg.device_map, "max_memory": cfg.max_memory})
 

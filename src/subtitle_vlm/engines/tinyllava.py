@@ -110,14 +110,10 @@ class TinyLLaVAEngine(ChatModelEngine):
 
     @classmethod
     def from_config(cls, cfg) -> "TinyLLaVAEngine":
-        from subtitle_vlm.engines.upstream_run import find_run_config, resolve_prompt_and_crop, seed_everything
+        from subtitle_vlm.engines.upstream_run import resolve_chat_settings
 
-        run_cfg = find_run_config(cfg.adapter, cfg.model)
-        model_path = cfg.model or (run_cfg.get("base_model") if cfg.adapter else None) or DEFAULT_MODEL
-        prompt, crop = resolve_prompt_and_crop(cfg, run_cfg)
-        seed_everything(cfg.seed)
+        model_path, prompt, crop, max_new = resolve_chat_settings(cfg, DEFAULT_MODEL)
         model, tok, report = load_tinyllava(model_path, cfg.adapter, cfg.device, cfg.dtype)
-        max_new = cfg.max_new_tokens or run_cfg.get("max_new_tokens") or 64
         return cls(model, tok, prompt, max_new, crop, report)
 
     def read(self, images: list) -> list[str]:

@@ -126,6 +126,19 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def resolve_chat_settings(cfg, default_model: str) -> tuple[str, str, str | None, int]:
+    """(model path, prompt, crop, max new tokens) for an upstream chat engine, seeded for determinism.
+
+    An adapter's run config names the base it was trained from; flags win over the run config.
+    """
+    run_cfg = find_run_config(cfg.adapter, cfg.model)
+    model_path = cfg.model or (run_cfg.get("base_model") if cfg.adapter else None) or default_model
+    prompt, crop = resolve_prompt_and_crop(cfg, run_cfg)
+    seed_everything(cfg.seed)
+    max_new = cfg.max_new_tokens or run_cfg.get("max_new_tokens") or 64
+    return model_path, prompt, crop, max_new
+
+
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) < 4 or args[0] in ("-h", "--help"):
@@ -149,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 __all__ = ["prompt_from_training_json", "write_run_config", "find_run_config", "load_run_config",
-           "resolve_prompt_and_crop", "seed_everything"]
+           "resolve_prompt_and_crop", "resolve_chat_settings", "seed_everything"]
 
 if __name__ == "__main__":
     raise SystemExit(main())
