@@ -1,4 +1,4 @@
-""".venv/bin/python bench/ppocr_accuracy.py [--frames 150 --seed 2024 --background-seed SEED --no-scene-text]
+""".venv/bin/python bench/ppocr_accuracy.py [--frames 150 --seed 2024 --scene-text synth|painted|none]
 
 How well the PP-OCR engine chooses the subtitle, against three references on the same detections:
 
@@ -11,14 +11,14 @@ How well the PP-OCR engine chooses the subtitle, against three references on the
 Every output passes through the same text tidying (script and punctuation conventions) before scoring with
 the competition metric (mean unnormalised Levenshtein), CER and exact match.
 
-Frames: the hard synthesis preset (photographs, distractor logos/titles/captions, 480p round trip, JPEG
-55-90, frames without subtitle) over photographs with scene text painted in (bench/ppocr_scene_text.py,
-painted with ``--background-seed``, by default the frames' seed). The selector's rules were written on
-seed 777, its second pass on seed 2024, and its later rules on 31337 and 4242 (each with its own scene
-text); 9001 was the held-out set: report other seeds. Frames, backgrounds and PP-OCR's detections are
-cached under ``--data`` (git-ignored) and a cached frame set is reused as it is, so a rerun only re-scores
-(the second pass still recognises the boxes it trims). Prints one JSON line; ``second_pass`` counts the
-extra recognitions, and ``select_ms_per_frame`` includes them.
+Frames: the hard synthesis preset (photographs, most with scene text, distractor logos/titles/captions,
+480p round trip, JPEG 55-90, frames without subtitle). ``--scene-text painted`` swaps the preset's scene
+text for photographs painted beforehand by ppocr_scene_text.py (``--background-seed``, by default the
+frames' seed): half the items low and centred, some under the subtitle, a stress test; ``none`` has no
+scene text. Which seeds were used for what is in docs/ppocr.md: report others. Frames, backgrounds and
+PP-OCR's detections are cached under ``--data`` (git-ignored) and a cached frame set is reused as it is, so a
+rerun only re-scores (the second pass still recognises the boxes it trims). Prints one JSON line;
+``second_pass`` counts the extra recognitions, and ``select_ms_per_frame`` includes them.
 """
 
 from __future__ import annotations
@@ -34,14 +34,14 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 
 
-def build_frames(data: Path, frames: int, seed: int, scene_text: bool, background_seed: int | None = None) -> Path:
+def build_frames(data: Path, frames: int, seed: int, scene_text: str, background_seed: int | None = None) -> Path:
     from subtitle_vlm.synth import SynthConfig, run_synth
 
     data.mkdir(parents=True, exist_ok=True)
     (data / ".gitignore").write_text("*\n", encoding="utf-8")  # a cache, never committed
     backgrounds = None
-    suffix = ""
-    if scene_text:
+    suffix = {"synth": "_synthscene", "none": ""}.get(scene_text, "")
+    if scene_text == "painted":
         sys.path.insert(0, str(HERE))
         from ppocr_scene_text import make_backgrounds
 
@@ -57,8 +57,10 @@ def build_frames(data: Path, frames: int, seed: int, scene_text: bool, backgroun
         # Already made: measured again on the same frames (and their cached detections), even when the
         # synthesiser's assets changed since, so numbers stay comparable across runs.
         return out
+    # "synth" is the hard preset as it is (its own scene text); the other two switch that off.
+    extra = {} if scene_text == "synth" else {"p_scene_text": 0.0}
     run_synth(SynthConfig(out=str(out), count=frames, seed=seed, style="hard",
-                          backgrounds=str(backgrounds) if backgrounds else None, progress=False))
+                          backgrounds=str(backgrounds) if backgrounds else None, progress=False, **extra))
     return out
 
 
@@ -90,11 +92,14 @@ def detect_all(frames_dir: Path, limit: int, engine) -> tuple[list[dict], float]
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--frames", type=int, default=150)
-    p.add_argument("--seed", type=int, default=2024, help="synthesis seed (rules were written on 777, 2024, 31337, 4242; 9001 held out)")
+    p.add_argument("--seed", type=int, default=2024, help="synthesis seed (see docs/ppocr.md for the seeds already used)")
     p.add_argument("--data", default=str(HERE / "_data" / "ppocr_accuracy"), help="cache folder")
-    p.add_argument("--no-scene-text", action="store_true", help="the hard preset's own photographs only")
+    p.add_argument("--scene-text", choices=("synth", "painted", "none"), default="synth",
+                   help="synth: the hard preset as it is (scene text placed like a photograph's, clear of the "
+                        "subtitle); painted: photographs painted beforehand by ppocr_scene_text.py, half the "
+                        "items low and centred, some under the subtitle (a stress test); none: no scene text")
     p.add_argument("--background-seed", type=int, default=None,
-                   help="seed of the scene text painted on the photographs (default: --seed)")
+                   help="--scene-text painted: seed of the painted scene text (default: --seed)")
     p.add_argument("--engine-options", default="{}", help="JSON, as for predict --engine-options")
     a = p.parse_args(argv)
 
@@ -102,12 +107,13 @@ def main(argv: list[str] | None = None) -> int:
 
     from subtitle_vlm.engines.ppocr import PPOCREngine, choose, parse_engine_options, reader
     from subtitle_vlm.engines.ppocr_colors import measure_box
-    from subtitle_vlm.engines.ppocr_select import (Detection, select_all, select_naive, select_oracle)
+    from subtitle_vlm.engines.ppocr_reference import select_all, select_naive, select_oracle
+    from subtitle_vlm.engines.ppocr_select import Detection
     from subtitle_vlm.engines.ppocr_text import tidy_text
     from subtitle_vlm.score.metrics import score_predictions
 
     data = Path(a.data)
-    frames_dir = build_frames(data, a.frames, a.seed, not a.no_scene_text, a.background_seed)
+    frames_dir = build_frames(data, a.frames, a.seed, a.scene_text, a.background_seed)
     ocr, sel_cfg = parse_engine_options(json.loads(a.engine_options))
     engine = PPOCREngine(ocr, sel_cfg)
     rows, s_per_frame = detect_all(frames_dir, a.frames, engine)
@@ -133,9 +139,10 @@ def main(argv: list[str] | None = None) -> int:
         reread_frames += bool(calls)
 
     result: dict = {"bench": "ppocr_accuracy", "frames": len(rows), "seed": a.seed, "style": "hard",
-                    "scene_text": not a.no_scene_text,
-                    "background_seed": None if a.no_scene_text else (a.seed if a.background_seed is None
-                                                                     else a.background_seed), "empty_frames": sum(1 for g in gold.values() if not g),
+                    "scene_text": a.scene_text,
+                    "background_seed": (a.seed if a.background_seed is None else a.background_seed)
+                    if a.scene_text == "painted" else None,
+                    "empty_frames": sum(1 for g in gold.values() if not g),
                     "metric": "mean unnormalised Levenshtein per row (competition), CER, exact match"}
     for name, pred in preds.items():
         rep = score_predictions(gold, pred, "none")

@@ -1,8 +1,10 @@
 """.venv/bin/python bench/ppocr_scene_text.py --out bench/_data/scene_text_backgrounds [--variants 4 --seed 0]
 
-Photographs with text in them, for the PP-OCR selection benchmark: each photograph the installed packages
-ship (scikit-image, matplotlib, scikit-learn; see ``synth.backgrounds``) is written once as it is and
-``--variants`` times with scene text painted in - shop signs (dark letters on light plates, light letters
+Photographs with scene text painted in beforehand, the stress test of the PP-OCR selection benchmark
+(``ppocr_accuracy.py --scene-text painted``; the hard synthesis preset has scene text of its own, placed clear
+of the subtitle - ``synth/scene_text.py``). Here the text is painted before the subtitle is placed, so it may
+sit under it. Each photograph the installed packages ship (scikit-image, matplotlib, scikit-learn; see
+``synth.backgrounds``) is written once as it is and ``--variants`` times with scene text painted in - shop signs (dark letters on light plates, light letters
 on coloured plates), Latin fragments (EXIT, OPEN, SALE 50% ...), plain light lettering with no outline
 (painted walls, shirts) and small poster lines - anywhere in the frame, often low and near the centre where
 a naive selector looks for subtitles. None of it is outlined the way subtitles are. The folder is then
@@ -20,13 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-SIGN_WORDS = ("便利商店", "牛肉麵", "停車場", "出口", "藥局", "早餐店", "旅館", "咖啡", "書店", "銀行", "郵局",
-              "小吃部", "滷肉飯", "珍珠奶茶", "水果行", "理髮廳", "五金行", "診所", "麵包店", "火鍋", "全面特價",
-              "營業中", "禁止停車", "請勿吸菸", "安全出口", "電影院", "夜市入口", "公車站", "補習班", "冷氣開放")
-LATIN_WORDS = ("EXIT", "OPEN", "SALE 50%", "CAFE", "NO PARKING", "HOTEL", "TAXI", "BUS STOP", "FRESH", "No.12",
-               "BAR", "PHARMACY", "WiFi", "STOP", "BAKERY", "24H", "ATM", "MENU", "PUSH", "LIVE MUSIC")
-PLATES = ((240, 238, 230), (250, 250, 250), (200, 30, 35), (20, 60, 150), (20, 110, 60), (250, 200, 20),
-          (30, 30, 30), (240, 120, 20))
+from subtitle_vlm.synth.scene_text import LATIN_WORDS, PLAIN_COLORS, PLATES, SIGN_WORDS, ink_on
 
 
 def _font_path() -> str:
@@ -36,13 +32,6 @@ def _font_path() -> str:
     if not files:
         raise SystemExit("no CJK font wheel found: pip install manimgx-fonts-cjk")
     return files[0]
-
-
-def _text_color_for(plate) -> tuple[int, int, int]:
-    luma = 0.299 * plate[0] + 0.587 * plate[1] + 0.114 * plate[2]
-    if luma > 150:
-        return (20, 20, 20) if sum(plate) > 600 else (150, 20, 20)
-    return (250, 250, 250) if luma < 90 else (255, 240, 120)
 
 
 def _draw_item(img: Image.Image, rng, font_path: str) -> dict:
@@ -74,10 +63,9 @@ def _draw_item(img: Image.Image, rng, font_path: str) -> dict:
     if kind in ("sign", "latin", "poster") and rng.random() < 0.8:
         plate = PLATES[int(rng.integers(len(PLATES)))]
         d.rectangle((x - pad, y - pad, x + tw + pad, y + th + pad), fill=plate + (255,))
-        color = _text_color_for(plate)
+        color = tuple(ink_on(plate))
     else:  # lettering straight on the scene: any colour, no outline
-        color = tuple(int(v) for v in rng.choice([(250, 250, 250), (240, 230, 60), (230, 40, 40), (30, 30, 30),
-                                                   (60, 200, 255)]))
+        color = tuple(int(v) for v in rng.choice(PLAIN_COLORS))
     d.multiline_text((x - tb[0], y - tb[1]), text, font=font, fill=color + (255,), spacing=int(size * 0.3))
     angle = float(rng.uniform(-8, 8)) if rng.random() < 0.5 else 0.0
     if angle:

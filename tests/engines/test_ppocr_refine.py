@@ -184,6 +184,7 @@ def test_lookalike_kana_among_chinese_become_chinese():
     assert fix_lookalikes("對不起，ロ袋破了") == "對不起，口袋破了"
     assert fix_lookalikes("カラオケ") == "カラオケ"                    # real Japanese stays
     assert fix_lookalikes("ーー") == "ーー"                            # nothing Chinese beside them
+    assert fix_lookalikes("ーニー，ニー！") == "一二一，二一！"        # two different look-alikes, no other kana
 
 
 def test_a_tall_box_is_cut_to_the_subtitle_rows_and_read_again():

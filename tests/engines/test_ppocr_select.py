@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from subtitle_vlm.engines.ppocr_colors import BoxColors, measure_box
+from subtitle_vlm.engines.ppocr_reference import select_all, select_naive, select_oracle
 from subtitle_vlm.engines.ppocr_select import (Detection, PPOCRSelectConfig, coerce_options, join_lines,
-                                               quad_to_rect, select_all, select_naive, select_oracle,
-                                               select_subtitle)
+                                               quad_to_rect, select_subtitle)
 from subtitle_vlm.engines.ppocr_text import fix_simplified, tidy_text
 
 W, H = 1280, 720
@@ -53,6 +53,45 @@ def test_three_stacked_lines_keep_only_the_lowest_two():
     dets = [centred("第一行", 450), centred("第二行", 535), centred("第三行", 620)]
     assert select_subtitle(dets, W, H).text == "第二行第三行"
     assert select_subtitle(dets, W, H, PPOCRSelectConfig(max_lines=1, region_top=0.5)).text == "第三行"
+
+
+def flush_left(text, top, x0=560, h=40, colors=SUB):
+    return Detection((x0, top, x0 + 40 * len(text), top + h), text, 0.99, colors)
+
+
+def test_a_poster_of_three_flush_lines_is_not_a_subtitle_even_when_its_top_line_is_high():
+    poster = [flush_left("出口洗衣店", 380), flush_left("請勿吸菸水果行", 424), flush_left("麵包店郵局", 468)]
+    sel = select_subtitle(poster, W, H)
+    assert sel.text == "" and sel.box is None
+    assert any("block of more than 2 lines" in why for _, why in sel.rejected)
+    # Two of its lines alone are no block: the rule leaves them to the other tests.
+    assert select_subtitle(poster[1:], W, H).text != ""
+    # With max_lines=3 such a block may be a subtitle again.
+    assert select_subtitle(poster, W, H, PPOCRSelectConfig(region_top=0.5, max_lines=3)).text != ""
+
+
+def test_a_sign_roughly_flush_with_a_subtitle_line_does_not_make_a_block():
+    sub = [centred("天色漸暗，", 436, h=86, width=323), centred("村子裡亮起了燈", 540, h=84, width=480)]
+    sign = Detection((sub[1].box[2] - 166 + 12, 646, sub[1].box[2] + 12, 719), "銀行", 0.99, SUB)
+    assert select_subtitle(sub + [sign], W, H).text == "天色漸暗，村子裡亮起了燈"
+    exact = Detection((sub[1].box[2] - 166, 646, sub[1].box[2], 719), "銀行", 0.99, SUB)
+    # Flush to the pixel but the two subtitle lines are centred, not flush right: still no block.
+    assert select_subtitle(sub + [exact], W, H).text == "天色漸暗，村子裡亮起了燈"
+
+
+def test_a_mark_boxed_on_its_own_ends_the_line_it_follows():
+    line = centred("這座老市場，已經有百年歷史", 568, h=78, width=914)
+    mark = Detection((line.box[2] - 29, 583, line.box[2] + 38, 629), "。", 0.82, SUB)
+    assert select_subtitle([line, mark], W, H).text == "這座老市場，已經有百年歷史。"
+    far = Detection((line.box[2] + 200, 583, line.box[2] + 260, 629), "。", 0.82, SUB)
+    assert select_subtitle([line, far], W, H).text == "這座老市場，已經有百年歷史"
+
+
+def test_a_blurred_yellow_fill_counts_by_its_brightest_channel():
+    dim = BoxColors(fill_rgb=(172, 153, 27), fill_luma=144.3, fill_saturation=0.84, edge_luma=85.0, fill_fraction=0.05)
+    assert select_subtitle([centred("央行總裁今天出席立法院", 620, colors=dim)], W, H).text == "央行總裁今天出席立法院"
+    grey = BoxColors(fill_rgb=(144, 144, 144), fill_luma=144.0, fill_saturation=0.0, edge_luma=40.0, fill_fraction=0.05)
+    assert select_subtitle([centred("央行總裁今天出席立法院", 620, colors=grey)], W, H).text == ""
 
 
 def test_lines_far_apart_or_of_different_size_are_not_one_subtitle():

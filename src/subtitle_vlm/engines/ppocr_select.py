@@ -31,6 +31,12 @@ from subtitle_vlm.engines.ppocr_text import count_cjk, fix_lookalikes, tidy_text
 Rect = tuple[float, float, float, float]
 
 
+# Marks a line may already end with (nothing to restore after them).
+_MARKS = set("，。、！？：；…,.!?:;」』）)~～")
+# Marks PP-OCR sometimes boxes on their own, after the line they end.
+_END_MARKS = set("。，、！？!?")
+
+
 @dataclass
 class PPOCRSelectConfig:
     region_top: float = field(default=0.55, metadata={
@@ -229,9 +235,12 @@ def looks_like_subtitle_colors(c: BoxColors | None, cfg: PPOCRSelectConfig) -> b
     """A light fill: white, or yellow when allowed (how dark its edge is counts in ``colour_quality``)."""
     if c is None or not cfg.check_colors:
         return True
-    if c.fill_luma < cfg.min_fill_luma or c.fill_fraction < cfg.min_fill_fraction:
+    if c.fill_fraction < cfg.min_fill_fraction:
         return False
-    return c.fill_saturation <= cfg.max_fill_saturation or (cfg.allow_yellow and c.is_yellowish)
+    if c.fill_saturation <= cfg.max_fill_saturation:
+        return c.fill_luma >= cfg.min_fill_luma
+    # Yellow is darker than white at the same brightness (luma weighs blue): its brightest channel counts.
+    return cfg.allow_yellow and c.is_yellowish and max(c.fill_rgb) >= cfg.min_fill_luma
 
 
 def colour_quality(c: BoxColors | None) -> float:
@@ -278,6 +287,68 @@ def group_rows(dets: Sequence[Detection], cfg: PPOCRSelectConfig) -> list[Row]:
         else:
             rows.append(Row([d]))
     return sorted(rows, key=lambda r: (r.cy, r.cx))
+
+
+def attach_marks(rows: list[Row]) -> list[Row]:
+    """A mark PP-OCR boxed on its own (a 。 or ！ read apart from its line) ends the line it follows."""
+    def is_mark(r: Row) -> bool:
+        t = r.text
+        return len(r.parts) == 1 and bool(t) and all(c in _END_MARKS for c in t)
+
+    lines = [r for r in rows if not is_mark(r)]
+    out = list(lines)
+    for m in (r for r in rows if is_mark(r)):
+        for r in lines:
+            b, h = r.box, r.height
+            if (b[1] <= m.cy <= b[3] and m.height <= 1.1 * h and b[2] - h <= m.box[0] <= b[2] + 0.8 * h
+                    and r.text[-1:] not in _MARKS):
+                last = r.parts[-1]
+                r.parts[-1] = dataclasses.replace(last, text=last.text.rstrip() + m.text.strip(),
+                                                  box=(last.box[0], last.box[1], max(last.box[2], m.box[2]),
+                                                       last.box[3]))
+                break
+        else:
+            out.append(m)
+    return sorted(out, key=lambda r: (r.cy, r.cx))
+
+
+def _alignments(upper: Row, lower: Row, cfg: PPOCRSelectConfig) -> set[str]:
+    """How two lines of one block of text line up - flush left, flush right, centred - when they are one
+    above the other in the same size and colours (empty when they are not such a pair). The tolerance is
+    tight: a block of text is set exactly, a sign just below a subtitle lines up with it only roughly."""
+    if cfg.check_colors and not _same_colors(upper.colors, lower.colors, cfg):
+        return set()
+    h = min(upper.height, lower.height)
+    if max(upper.height, lower.height) > cfg.line_height_ratio * h:
+        return set()
+    if not -0.1 * h <= lower.box[1] - upper.box[3] <= cfg.max_line_gap * h:
+        return set()
+    a, b, tol = upper.box, lower.box, max(3.0, 0.1 * h)
+    return {name for name, d in (("left", a[0] - b[0]), ("right", a[2] - b[2]), ("centre", upper.cx - lower.cx))
+            if abs(d) <= tol}
+
+
+def text_block(stack: Sequence[Row], rows: Sequence[Row], cfg: PPOCRSelectConfig) -> tuple[int, set[str]]:
+    """The block of text holding ``stack``: how many lines it has and how they line up. Lines above and
+    below it among all ``rows`` (candidates or not: a poster's top line may sit above the subtitle region)
+    count when they keep one alignment with it (flush left, flush right or centred)."""
+    modes = {"left", "right", "centre"}
+    for upper, lower in zip(stack, stack[1:]):
+        modes &= _alignments(upper, lower, cfg)
+    others = [r for r in rows if not any(r is x for x in stack)]
+    top, bottom, n = stack[0], stack[-1], len(stack)
+    while modes and others:
+        for r in others:
+            up, down = modes & _alignments(r, top, cfg), modes & _alignments(bottom, r, cfg)
+            if up or down:
+                modes = up or down
+                top, bottom = (r, bottom) if up else (top, r)
+                others = [o for o in others if o is not r]
+                n += 1
+                break
+        else:
+            break
+    return n, modes
 
 
 def reject_reason(row: Row, width: int, height: int, cfg: PPOCRSelectConfig) -> str | None:
@@ -348,8 +419,6 @@ def stack_score(stack: Sequence[Row], width: int, cfg: PPOCRSelectConfig) -> flo
     return 0.4 * colour + 0.25 * length + 0.15 * centre + 0.2 * conf
 
 
-# Marks a line may already end with (nothing to restore after them).
-_MARKS = set("，。、！？：；…,.!?:;」』）)~～")
 # probe(region, fill_rgb, line_height) -> the punctuation mark whose ink is there, "" for none (ppocr_colors.mark_ink)
 MarkProbe = Callable[[Rect, tuple, float], "str | bool"]
 
@@ -394,7 +463,7 @@ def select_subtitle(dets: Sequence[Detection], width: int, height: int,
     if cfg.to_traditional:
         # Before the rules count Chinese characters: ー二ニー is 一二二一.
         dets = [dataclasses.replace(d, text=fix_lookalikes(d.text)) for d in dets]
-    rows = group_rows([d for d in dets if d.text.strip()], cfg)
+    rows = attach_marks(group_rows([d for d in dets if d.text.strip()], cfg))
     rejected: list[tuple[str, str]] = []
     cands: list[Row] = []
     for r in rows:
@@ -419,6 +488,19 @@ def select_subtitle(dets: Sequence[Detection], width: int, height: int,
     # A line that is the upper part of a longer stack is not a subtitle by itself.
     stacks = [st for st in stacks if not any(len(o) > len(st) and all(any(r is x for x in o) for r in st)
                                              for o in stacks)]
+    # More lines alike than a subtitle has, set flush left or right: a poster or a sign board. (Centred
+    # lines may be a subtitle longer than max_lines: its lowest lines are read, as before.)
+    blocks = []
+    for st in stacks:
+        n, modes = text_block(st, rows, cfg)
+        if n > cfg.max_lines and "centre" not in modes:
+            blocks.append(st)
+    if blocks:
+        rejected += [(r.text, f"part of a block of more than {cfg.max_lines} lines (a poster or a sign)")
+                     for st in blocks for r in st]
+        stacks = [st for st in stacks if not any(st is b for b in blocks)]
+        if not stacks:
+            return Selection("", None, [], rejected)
     scored = [(stack_score(st, width, cfg), st[-1].box[3], st) for st in stacks]
     # Near-equal scores fall through to position: the subtitle is the lowest centred text.
     score, _, best = max(scored, key=lambda t: (round(t[0], 2), t[1]))
@@ -438,54 +520,5 @@ def select_subtitle(dets: Sequence[Detection], width: int, height: int,
     return Selection(text, box if text else None, best, rejected)
 
 
-# ---------------------------------------------------------------- reference selectors for the benchmark
-def reading_order(dets: Sequence[Detection]) -> list[Detection]:
-    """Top to bottom, then left to right among boxes whose centres sit within half a line of each other."""
-    out = sorted(dets, key=lambda d: d.cy)
-    rows: list[list[Detection]] = []
-    for d in out:
-        if rows and abs(d.cy - rows[-1][0].cy) <= 0.5 * min(d.height, rows[-1][0].height):
-            rows[-1].append(d)
-        else:
-            rows.append([d])
-    return [d for row in rows for d in sorted(row, key=lambda d: d.box[0])]
-
-
-def select_all(dets: Sequence[Detection]) -> str:
-    """Every detected line in reading order: what a reader with no selection returns."""
-    return " ".join(d.text.strip() for d in reading_order(dets)).strip()
-
-
-def select_naive(dets: Sequence[Detection], width: int, height: int, bottom: float = 0.4,
-                 centre: float = 0.25) -> str:
-    """Lines whose centre is in the bottom ``bottom`` of the frame and within ``centre`` widths of the midline."""
-    keep = [d for d in dets if d.cy >= (1 - bottom) * height
-            and abs((d.box[0] + d.box[2]) / 2 - width / 2) <= centre * width]
-    return "".join(d.text.strip() for d in reading_order(keep))
-
-
-def select_oracle(dets: Sequence[Detection], gold: str) -> str:
-    """The reading closest to ``gold`` that picks among these lines: any contiguous run of lines in reading
-    order, or any two lines top first (a subtitle's two lines can have scene text between them in reading
-    order); "" competes too. The ceiling of any selector over PP-OCR's own lines."""
-    from rapidfuzz.distance import Levenshtein
-
-    lines = [d.text.strip() for d in reading_order(dets)]
-    cands = {""}
-    for i in range(len(lines)):
-        for j in range(i + 1, len(lines) + 1):
-            cands.add("".join(lines[i:j]))
-            cands.add(" ".join(lines[i:j]))
-        for j in range(i + 1, len(lines)):
-            cands.add(lines[i] + lines[j])
-    best, best_d = "", len(gold)
-    for cand in sorted(cands):
-        dist = Levenshtein.distance(cand, gold, score_cutoff=best_d)
-        if dist < best_d:
-            best, best_d = cand, dist
-    return best
-
-
 __all__ = ["Detection", "PPOCRSelectConfig", "Row", "Selection", "coerce_options", "group_rows",
-           "join_lines", "looks_like_subtitle_colors", "quad_to_rect", "reading_order", "reject_reason",
-           "select_all", "select_naive", "select_oracle", "select_subtitle"]
+           "join_lines", "looks_like_subtitle_colors", "quad_to_rect", "reject_reason", "select_subtitle"]

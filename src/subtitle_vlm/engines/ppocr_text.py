@@ -51,10 +51,13 @@ def _is_kana(ch: str) -> bool:
 
 
 def fix_lookalikes(text: str) -> str:
-    """Kana that look like Chinese characters, read next to Chinese characters, become those characters."""
+    """Kana that look like Chinese characters become those characters when the line holds no other kana
+    and either Chinese characters or two different look-alikes (ー二ニー, ーニー，ニー！; a lone ーー stays)."""
     if not any(c in _LOOKALIKE_KANA for c in text):
         return text
-    if any(_is_kana(c) and c not in _LOOKALIKE_KANA for c in text) or count_cjk(text) == 0:
+    if any(_is_kana(c) and c not in _LOOKALIKE_KANA for c in text):
+        return text
+    if count_cjk(text) == 0 and len({c for c in text if c in _LOOKALIKE_KANA}) < 2:
         return text
     return "".join(_LOOKALIKE_KANA.get(c, c) for c in text)
 

@@ -9,7 +9,7 @@ which frames came before. The record holds everything ``render_record`` needs:
     subtitle None | {lines, line_xy, font {path, index, name, weight}, font_size, fill, stroke_width,
                      stroke_fill, letter_spacing, shadow None | {offset, color, blur, opacity},
                      box None | {rect, color, alpha}, bbox [x0, y0, x1, y1], outline_rule},
-    lines (the wrapped lines, [] when none), distractors [...],
+    lines (the wrapped lines, [] when none), scene_text [...] (see scene_text.py), distractors [...],
     degradations {resample None | {height, down, up}, blur, noise, jpeg_quality}
 
 ``text`` is the sentence as in the corpus; ``lines`` is how it was wrapped (the space at a break dropped).
@@ -23,6 +23,7 @@ from subtitle_vlm.synth.backgrounds import background_view
 from subtitle_vlm.synth.distractors import sample_distractors
 from subtitle_vlm.synth.fonts import load_font
 from subtitle_vlm.synth.layout import block_bbox, line_height, text_width
+from subtitle_vlm.synth.scene_text import sample_scene_text
 from subtitle_vlm.text.wrap import wrap_two_lines
 
 WEIGHTS = (300, 400, 500, 600, 700, 800, 900)
@@ -221,6 +222,10 @@ def sample_record(index: int, cfg, assets) -> dict:
         protect = tuple(subtitle["box"]["rect"]) if subtitle["box"] else tuple(subtitle["bbox"])
     else:  # keep the place a subtitle would take free, so the frame reads as "no subtitle"
         protect = (int(0.1 * W), int(0.55 * H), int(0.9 * W), H)
+    # Scene text draws from a generator of its own, so switching it on changes nothing else in the frame.
+    scene_rng = np.random.default_rng([seed, 3])
+    rec["scene_text"] = sample_scene_text(scene_rng, assets, params, W, H,
+                                          tuple(subtitle["bbox"]) if subtitle else None)
     rec["distractors"] = sample_distractors(rng, assets, params, W, H, protect)
     rec["degradations"] = sample_degradations(rng, params)
     return rec

@@ -22,6 +22,7 @@ from subtitle_vlm.synth.distractors import draw_distractor
 from subtitle_vlm.synth.effects import degrade, draw_box, draw_text_masked
 from subtitle_vlm.synth.fonts import font_for_record
 from subtitle_vlm.synth.layout import block_bbox, draw_block
+from subtitle_vlm.synth.scene_text import draw_scene_text
 
 
 def draw_subtitle(img: Image.Image, sub: dict) -> None:
@@ -53,6 +54,8 @@ def render_record(record: dict, assets=None, background: Image.Image | None = No
         img = fit_background(background, W, H)
     else:
         img = background_view(record["background"], W, H)
+    for item in record.get("scene_text") or ():
+        draw_scene_text(img, item)
     for d in record.get("distractors") or ():
         draw_distractor(img, d)
     if record.get("subtitle"):

@@ -5,10 +5,10 @@ Every effect option defaults to ``None``, meaning "take it from ``--style``":
 - ``tv`` (default): the original rendering (near-white fill, 1 px black outline on bright backgrounds, else
   1-in-4 a lower-right offset shadow, top edge between H-3h and H-2h) plus variations at modest rates:
   scaled stroke, soft drop shadow, translucent box, yellow text, weight, two lines, letter spacing,
-  distractor text, frames without subtitle, resampling / blur / noise, JPEG 75-95.
+  distractor text, scene text, frames without subtitle, resampling / blur / noise, JPEG 75-95.
 - ``clean``: the plain original rendering; no distractors, no degradations, JPEG 95.
-- ``hard``: photographs only, frequent distractor titles, captions and logos, 480p round trip, JPEG 55-90,
-  more frames without subtitle.
+- ``hard``: photographs only, most with text in the scene (signs, posters, Latin words), frequent
+  distractor titles, captions and logos, 480p round trip, JPEG 55-90, more frames without subtitle.
 
 ``SynthConfig.params()`` resolves the preset plus any explicit option into a ``StyleParams``.
 """
@@ -43,6 +43,7 @@ class StyleParams:
     p_logo: float = 0.25
     p_title: float = 0.15
     p_caption: float = 0.15
+    p_scene_text: float = 0.15
     p_resample: float = 0.15
     resample_heights: tuple[int, ...] = (480, 1080)
     p_blur: float = 0.1
@@ -57,12 +58,12 @@ PRESETS: dict[str, StyleParams] = {
     "tv": StyleParams(),
     "clean": StyleParams(
         p_empty=0.0, p_two_line=0.0, p_yellow=0.0, p_weight=0.0, p_letter_spacing=0.0, p_scaled_stroke=0.0,
-        p_shadow=0.0, p_box=0.0, p_logo=0.0, p_title=0.0, p_caption=0.0, p_resample=0.0, p_blur=0.0,
-        p_noise=0.0, jpeg_quality=(95, 95), p_tone=0.0,
+        p_shadow=0.0, p_box=0.0, p_logo=0.0, p_title=0.0, p_caption=0.0, p_scene_text=0.0, p_resample=0.0,
+        p_blur=0.0, p_noise=0.0, jpeg_quality=(95, 95), p_tone=0.0,
     ),
     "hard": StyleParams(
         p_empty=0.1, p_two_line=0.2, p_yellow=0.15, p_weight=0.6, p_letter_spacing=0.15, p_scaled_stroke=0.5,
-        p_shadow=0.25, p_box=0.1, p_logo=0.7, p_title=0.5, p_caption=0.5, p_resample=0.6,
+        p_shadow=0.25, p_box=0.1, p_logo=0.7, p_title=0.5, p_caption=0.5, p_scene_text=0.7, p_resample=0.6,
         resample_heights=(480,), p_blur=0.2, p_noise=0.25, jpeg_quality=(55, 90),
         builtin_backgrounds="photos", p_tone=0.7,
     ),
@@ -91,7 +92,7 @@ class SynthConfig:
         "help": "faces of .ttc collections: auto = Traditional Chinese faces (TC/HK) when present, else all"})
     size: str = field(default="1280x720", metadata={"help": "output size WIDTHxHEIGHT"})
     style: Literal["tv", "clean", "hard"] = field(default="tv", metadata={
-        "help": "tv = original rendering + variations; clean = original only; hard = heavy distractors"})
+        "help": "tv = original rendering + variations; clean = original only; hard = scene text, heavy distractors, low quality"})
     image_format: Literal["jpg", "png"] = field(default="jpg", metadata={"help": "image file type"})
     convert: str | None = field(default=None, metadata={
         "help": "OpenCC conversion for the sentences, e.g. s2twp for a Simplified corpus"})
@@ -112,6 +113,7 @@ class SynthConfig:
     p_logo: float | None = _p("a station logo in a top corner")
     p_title: float | None = _p("a coloured title near the top")
     p_caption: float | None = _p("a coloured caption away from the subtitle")
+    p_scene_text: float | None = _p("text in the scene (signs, Latin words, lettering, posters; 1-3 items)")
     p_resample: float | None = _p("a 480p/1080p round trip")
     p_blur: float | None = _p("a slight blur")
     p_noise: float | None = _p("sensor noise")
