@@ -156,7 +156,7 @@ def mark_ink(image: np.ndarray, region: tuple[float, float, float, float], fill_
 
     Used where PP-OCR leaves a subtitle's punctuation out - the small ，and 。 at the baseline often fall
     outside its boxes: a gap inside a line, or just after its end. Blobs touching the region's top, bottom
-    or right edge are background or the next letter, not a mark.
+    or right edge are background or the next letter, not a mark, and so is any piece not ringed darker.
 
     Returns "" when there is none, else the mark its shape says: a tall thin stroke (and its dot) is a
     ！, a tall wide one a ？, anything lower a 。 or ，(which of the two the caller knows from the place).
@@ -173,13 +173,21 @@ def mark_ink(image: np.ndarray, region: tuple[float, float, float, float], fill_
     border = np.zeros_like(mask)
     border[0], border[-1], border[:, -1] = True, True, True
     blob = mask & ~_reconstruct(border, mask)
-    area = int(blob.sum())
+    dark_below = float(fill @ _LUMA) - 60
+    # Judged piece by piece: a light speck of background beside the mark must not lighten the mark's ring.
+    from scipy import ndimage
+
+    labels, n = ndimage.label(blob, structure=np.ones((3, 3), bool))
+    ink = np.zeros_like(blob)
+    for k in range(1, n + 1):
+        piece = labels == k
+        ring = _dilate(piece, 2) & ~mask
+        if ring.any() and float((luma[ring] < dark_below).mean()) >= 0.4:
+            ink |= piece
+    area = int(ink.sum())
     if not 0.008 * line_height ** 2 <= area <= 0.2 * line_height ** 2:
         return ""
-    ring = _dilate(blob, 2) & ~mask
-    if not ring.any() or float(np.median(luma[ring])) >= float(fill @ _LUMA) - 60:
-        return ""
-    return mark_shape(blob, line_height, luma < float(fill @ _LUMA) - 60)
+    return mark_shape(ink, line_height, luma < dark_below)
 
 
 # A mark's stroke reaching this many line heights from top to bottom, with a dot below, is a ！ or ？

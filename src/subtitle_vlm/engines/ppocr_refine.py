@@ -18,6 +18,7 @@ part of the subtitle this module
   with the rest of its cell empty (``ppocr_colors.comma_marks``), becomes a ，at the character boundary
   it falls on (read back by recognising the part left of the mark, else estimated from the character
   widths), unless the text already has a mark there;
+- puts back a space PP-OCR left out between two phrases in one box (``ppocr_spaces``);
 - records where the letters start and end (``Detection.ink``), so the selection's punctuation search can
   look just after the last glyph even when the box reaches further.
 
@@ -34,6 +35,7 @@ import numpy as np
 from subtitle_vlm.engines.ppocr_colors import comma_marks, ink_clusters, ink_mask, measure_box
 from subtitle_vlm.engines.ppocr_select import (PPOCRSelectConfig, Detection, Rect, group_rows,
                                                looks_like_subtitle_colors)
+from subtitle_vlm.engines.ppocr_spaces import insert_spaces, space_positions
 from subtitle_vlm.engines.ppocr_text import count_cjk, is_cjk
 
 # reread(rect) -> (text, confidence) of that rectangle of the frame, or None when nothing was read.
@@ -266,11 +268,14 @@ def refine_detections(dets: Sequence[Detection], rgb: np.ndarray, cfg: PPOCRSele
                     det = Detection(rect, got[0].strip(), float(got[1]), measure_box(rgb, rect) or det.colors)
         runs = glyph_runs(rgb, det)
         text = det.text
-        if cfg.restore_marks and det.colors is not None:
+        if (cfg.restore_marks or cfg.restore_spaces) and det.colors is not None:
             mask = ink_mask(rgb, det.box, det.colors.fill_rgb)
-            x0 = max(0, int(np.floor(det.box[0])))
-            commas = [(x0 + a, x0 + b) for a, b in comma_marks(mask, det.height, GLYPH_INK)]
-            text = restore_commas(det, runs, commas, reread)
+            if cfg.restore_marks:
+                x0 = max(0, int(np.floor(det.box[0])))
+                commas = [(x0 + a, x0 + b) for a, b in comma_marks(mask, det.height, GLYPH_INK)]
+                text = restore_commas(det, runs, commas, reread)
+            if cfg.restore_spaces:
+                text = insert_spaces(text, space_positions(mask.any(axis=0), text))
         ink = (runs[0][0], runs[-1][1]) if runs else None
         out[i] = dataclasses.replace(det, text=text, ink=ink)
     return out

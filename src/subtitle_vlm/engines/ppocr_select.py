@@ -33,6 +33,7 @@ Rect = tuple[float, float, float, float]
 
 # Marks a line may already end with (nothing to restore after them).
 _MARKS = set("，。、！？：；…,.!?:;」』）)~～")
+_CLOSERS = set("」』）)")
 # Marks PP-OCR sometimes boxes on their own, after the line they end.
 _END_MARKS = set("。，、！？!?")
 
@@ -77,6 +78,9 @@ class PPOCRSelectConfig:
     restore_marks: bool = field(default=True, metadata={
         "help": "put back the ，/。 PP-OCR's boxes leave out when the frame shows a mark there (a small light "
                 "blob in a gap inside a line, or just after a line)"})
+    restore_spaces: bool = field(default=True, metadata={
+        "help": "put back a space PP-OCR left out between two Chinese characters in one box, where the gap "
+                "between their glyphs is much wider than the line's other gaps (needs second_pass)"})
     line_join: Literal["auto", "space", "none"] = field(default="auto", metadata={
         "help": "how two subtitle lines are joined: auto (nothing after punctuation or between Chinese "
                 "characters, a space between Latin words), space, none"})
@@ -442,7 +446,8 @@ def line_text(row: Row, probe: MarkProbe | None = None, last: bool = True) -> st
                     not in _MARKS and probe((g0, y0, g1, y1), fill, h):
                 sep = "，"
         out += sep + cur.text.strip()
-    if probe is not None and fill is not None and out and out[-1] not in _MARKS:
+    # A closing quote or bracket may still have its full stop after it (「雷霆」。).
+    if probe is not None and fill is not None and out and (out[-1] not in _MARKS or out[-1] in _CLOSERS):
         tail = row.parts[-1]
         end, h = tail.box[2], tail.height
         # From the last glyph on: a 。 PP-OCR did not read can lie inside its box as well as after it.
