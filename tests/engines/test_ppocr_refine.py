@@ -2,6 +2,8 @@
 text fixes for variant forms and look-alike kana. No OCR model: re-reading is a stand-in that records
 what it was asked."""
 
+import dataclasses
+
 import numpy as np
 
 from subtitle_vlm.engines.ppocr_colors import comma_marks, ink_clusters, ink_mask, measure_box
@@ -246,3 +248,32 @@ def test_outlined_letters_win_over_lettering_on_a_plate_behind_them():
         img[613:664, x:x + 6] = WHITE
     colors = measure_box(img, (300, TOP, 960, BOTTOM))
     assert max(abs(a - b) for a, b in zip(colors.fill_rgb, WHITE)) <= 10
+
+
+def test_a_line_too_tall_to_stack_with_its_partner_is_cut_to_its_letters():
+    from subtitle_vlm.engines.ppocr_refine import odd_partner
+    from subtitle_vlm.engines.ppocr_select import select_subtitle
+
+    img = _frame()
+    for x in range(420, 860, 20):                           # upper line: strokes on rows 500..550
+        _glyph(img, x, w=6, y0=500, y1=550)
+    for x in range(440, 840, 20):                           # lower line: strokes on rows 583..633
+        _glyph(img, x, w=6, y0=583, y1=633)
+    img[642:690, 430:850] = (40, 140, 60)                   # a green sign just below, read into its box
+    for x in range(450, 830, 60):
+        img[650:682, x:x + 4] = WHITE
+    upper_box, lower_box = (405, 487, 875, 563), (425, 570, 855, 692)
+    upper = Detection(upper_box, "我們先把行李放好", 0.99, measure_box(img, upper_box))
+    lower = Detection(lower_box, "再出去吃飯車亭", 0.95, measure_box(img, lower_box))
+    cfg = PPOCRSelectConfig()
+    assert odd_partner(upper, lower, cfg) is lower and odd_partner(lower, upper, cfg) is lower
+    # Without the cut the two lines do not stack and only one is read.
+    assert select_subtitle([upper, lower], W, H, cfg).text in ("我們先把行李放好", "再出去吃飯車亭")
+    reread, seen = _reread_stub(lambda r: ("再出去吃飯", 0.98) if r[1] > 560 else None)
+    out = refine_detections([upper, lower], img, cfg, reread)
+    cut = out[1]
+    assert cut.text == "再出去吃飯" and 570 <= cut.box[1] <= 583 and 633 <= cut.box[3] <= 645
+    assert select_subtitle(out, W, H, cfg).text == "我們先把行李放好再出去吃飯"
+    # Lines of one height, or far apart, are no such pair.
+    assert odd_partner(upper, dataclasses.replace(lower, box=(425, 570, 855, 646)), cfg) is None
+    assert odd_partner(upper, dataclasses.replace(lower, box=(425, 650, 855, 772)), cfg) is None

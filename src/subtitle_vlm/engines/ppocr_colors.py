@@ -150,6 +150,10 @@ def _reconstruct(seed: np.ndarray, mask: np.ndarray) -> np.ndarray:
         cur = nxt
 
 
+# Light pixels of a mark, in squared line heights: a 。 is a thin ring, and JPEG and blur break it up.
+MARK_AREA = 0.005
+
+
 def mark_ink(image: np.ndarray, region: tuple[float, float, float, float], fill_rgb, line_height: float) -> str:
     """The punctuation mark drawn by a small blob of the subtitle's fill colour, ringed darker, inside
     ``region``, or "" when there is none.
@@ -185,7 +189,7 @@ def mark_ink(image: np.ndarray, region: tuple[float, float, float, float], fill_
         if ring.any() and float((luma[ring] < dark_below).mean()) >= 0.4:
             ink |= piece
     area = int(ink.sum())
-    if not 0.008 * line_height ** 2 <= area <= 0.2 * line_height ** 2:
+    if not MARK_AREA * line_height ** 2 <= area <= 0.2 * line_height ** 2:
         return ""
     return mark_shape(ink, line_height, luma < dark_below)
 

@@ -9,7 +9,8 @@ part of the subtitle this module
 
 - cuts a box too tall to be one line (scene text above or below the subtitle read into it) to the rows
   of its subtitle-coloured letters (``vertical_trim``) and recognises that band again, before any other
-  rule looks at it;
+  rule looks at it; and, after the others, a line that would stack with another into a two-line subtitle
+  but for being too tall for it (``odd_partner``) is cut the same way to the partner's height;
 - measures where the subtitle's letters are inside the box (the glyph columns of ``ink_clusters``);
 - trims the box to them when it reaches well past them, and to the part centred on the frame's midline
   when the line is off-centre (a subtitle is centred; what hangs over on one side is scenery), and
@@ -61,6 +62,8 @@ ROW_GAP = 0.12
 # its own heights above and below, so the recogniser sees a box shaped like PP-OCR's own.
 BAND_PAD = 0.2
 _MARKS = set("，。、！？：；…,.!?:;」』）)")
+# A line up to this many times as tall as the line it would stack with is cut to its letters' band.
+PARTNER_RATIO = 2.2
 
 
 def _char_width(ch: str) -> float:
@@ -120,19 +123,15 @@ def letter_band(mask: np.ndarray, min_rows: float, max_rows: float) -> tuple[int
     return best[0], best[1]
 
 
-def vertical_trim(rgb: np.ndarray, det: Detection, cfg: PPOCRSelectConfig) -> Rect | None:
-    """A detection too tall to be one subtitle line (scene text above or below the subtitle read into
-    one box): the box cut to the rows of its subtitle-coloured letters (fill beside a dark edge), grown
-    to a detection box's margins, or None when no such line of letters stands out."""
+def band_trim(rgb: np.ndarray, det: Detection, min_rows: float, max_rows: float, cfg: PPOCRSelectConfig) -> Rect | None:
+    """``det``'s box cut to the rows of its subtitle-coloured letters (fill beside a dark edge), when
+    they form a band ``min_rows`` to ``max_rows`` high, grown to a detection box's margins; else None."""
     height = rgb.shape[0]
-    if det.colors is None or det.height <= cfg.max_height * height:
-        return None
-    if not looks_like_subtitle_colors(det.colors, cfg):
+    if det.colors is None or not looks_like_subtitle_colors(det.colors, cfg):
         return None
     mask = ink_mask(rgb, det.box, det.colors.fill_rgb)
     y0 = max(0, int(np.floor(det.box[1])))
-    # Letter rows of a subtitle-sized box: 1/1.35 of the box height range.
-    band = letter_band(mask, cfg.min_height * height / 1.35, cfg.max_height * height / 1.35)
+    band = letter_band(mask, min_rows, max_rows)
     if band is None:
         return None
     top, bottom = y0 + band[0], y0 + band[1]
@@ -141,6 +140,33 @@ def vertical_trim(rgb: np.ndarray, det: Detection, cfg: PPOCRSelectConfig) -> Re
     if not cfg.region_top * height <= (rect[1] + rect[3]) / 2 <= cfg.region_bottom * height:
         return None
     return rect
+
+
+def vertical_trim(rgb: np.ndarray, det: Detection, cfg: PPOCRSelectConfig) -> Rect | None:
+    """A detection too tall to be one subtitle line (scene text above or below the subtitle read into
+    one box) cut to its band of subtitle letters (``band_trim``), or None when no such band stands out."""
+    height = rgb.shape[0]
+    if det.height <= cfg.max_height * height:
+        return None
+    # Letter rows of a subtitle-sized box: 1/1.35 of the box height range.
+    return band_trim(rgb, det, cfg.min_height * height / 1.35, cfg.max_height * height / 1.35, cfg)
+
+
+def odd_partner(a: Detection, b: Detection, cfg: PPOCRSelectConfig) -> Detection | None:
+    """Of two lines one above the other that would stack into a two-line subtitle but for one box being
+    too tall (scene text just above or below read into it), the tall one; else None."""
+    upper, lower = (a, b) if a.cy <= b.cy else (b, a)
+    short, tall = (a, b) if a.height <= b.height else (b, a)
+    h = short.height
+    if not cfg.line_height_ratio * h < tall.height <= PARTNER_RATIO * h:
+        return None
+    # The tall box's extra rows can lie between the lines: judge the gap from the short line's side.
+    if not -0.6 * h <= lower.box[1] - upper.box[3] <= cfg.max_line_gap * h:
+        return None
+    overlap = min(a.box[2], b.box[2]) - max(a.box[0], b.box[0])
+    if overlap < 0.5 * min(a.box[2] - a.box[0], b.box[2] - b.box[0]):
+        return None
+    return tall
 
 
 def trim_span(box: Rect, runs: Sequence[tuple[float, float, int]], width: int,
@@ -238,48 +264,77 @@ def restore_commas(det: Detection, runs: Sequence[tuple[float, float, int]],
     return text
 
 
+def _reread_as(rgb: np.ndarray, rect: Rect, reread: Reread, cfg: PPOCRSelectConfig,
+               colors) -> Detection | None:
+    got = reread(rect)
+    if got and got[0].strip() and count_cjk(got[0]) and got[1] >= cfg.min_reread_score:
+        return Detection(rect, got[0].strip(), float(got[1]), measure_box(rgb, rect) or colors)
+    return None
+
+
+def _look_again(det: Detection, rgb: np.ndarray, cfg: PPOCRSelectConfig, reread: Reread | None,
+                row_box: Rect | None) -> Detection:
+    """One line that may be the subtitle: trimmed sideways and re-read, commas and spaces restored,
+    glyph extent recorded."""
+    width = rgb.shape[1]
+    if reread is not None:
+        span = trim_span(det.box, glyph_runs(rgb, det, need_edge=False), width, row_box)
+        if span is not None:
+            det = _reread_as(rgb, (span[0], det.box[1], span[1], det.box[3]), reread, cfg, det.colors) or det
+    runs = glyph_runs(rgb, det)
+    text = det.text
+    if (cfg.restore_marks or cfg.restore_spaces) and det.colors is not None:
+        mask = ink_mask(rgb, det.box, det.colors.fill_rgb)
+        if cfg.restore_marks:
+            x0 = max(0, int(np.floor(det.box[0])))
+            commas = [(x0 + a, x0 + b) for a, b in comma_marks(mask, det.height, GLYPH_INK)]
+            text = restore_commas(det, runs, commas, reread)
+        if cfg.restore_spaces:
+            text = insert_spaces(text, space_positions(mask.any(axis=0), text))
+    ink = (runs[0][0], runs[-1][1]) if runs else None
+    return dataclasses.replace(det, text=text, ink=ink)
+
+
 def refine_detections(dets: Sequence[Detection], rgb: np.ndarray, cfg: PPOCRSelectConfig,
                       reread: Reread | None) -> list[Detection]:
     """``dets`` after the second look: trimmed and re-read where scene text shares a subtitle's box,
-    commas restored inside boxes, and glyph extents recorded (``Detection.ink``)."""
+    commas and spaces restored inside boxes, and glyph extents recorded (``Detection.ink``)."""
     height, width = rgb.shape[:2]
     out = list(dets)
     rows = group_rows([d for d in dets if d.text.strip()], cfg)
     row_of = {id(p): r for r in rows for p in r.parts}
+    looked: list[int] = []
     for i, det in enumerate(out):
         if not det.text.strip():
             continue
-        if reread is not None:
-            rect = vertical_trim(rgb, det, cfg)
-            got = reread(rect) if rect is not None else None
-            if got and got[0].strip() and count_cjk(got[0]) and got[1] >= cfg.min_reread_score:
-                det = Detection(rect, got[0].strip(), float(got[1]), measure_box(rgb, rect) or det.colors)
-                out[i] = det
-        if not could_be_subtitle(det, width, height, cfg):
-            continue
         row = row_of.get(id(det))
         if reread is not None:
-            span = trim_span(det.box, glyph_runs(rgb, det, need_edge=False), width,
-                             row.box if row is not None else None)
-            if span is not None:
-                rect = (span[0], det.box[1], span[1], det.box[3])
-                got = reread(rect)
-                if got and got[0].strip() and count_cjk(got[0]) and got[1] >= cfg.min_reread_score:
-                    det = Detection(rect, got[0].strip(), float(got[1]), measure_box(rgb, rect) or det.colors)
-        runs = glyph_runs(rgb, det)
-        text = det.text
-        if (cfg.restore_marks or cfg.restore_spaces) and det.colors is not None:
-            mask = ink_mask(rgb, det.box, det.colors.fill_rgb)
-            if cfg.restore_marks:
-                x0 = max(0, int(np.floor(det.box[0])))
-                commas = [(x0 + a, x0 + b) for a, b in comma_marks(mask, det.height, GLYPH_INK)]
-                text = restore_commas(det, runs, commas, reread)
-            if cfg.restore_spaces:
-                text = insert_spaces(text, space_positions(mask.any(axis=0), text))
-        ink = (runs[0][0], runs[-1][1]) if runs else None
-        out[i] = dataclasses.replace(det, text=text, ink=ink)
+            rect = vertical_trim(rgb, det, cfg)
+            new = _reread_as(rgb, rect, reread, cfg, det.colors) if rect is not None else None
+            if new is not None:
+                det = out[i] = new
+        if not could_be_subtitle(det, width, height, cfg):
+            continue
+        out[i] = _look_again(det, rgb, cfg, reread, row.box if row is not None else None)
+        looked.append(i)
+    if reread is None:
+        return out
+    # Two lines that would stack but for one box being too tall: cut that one to its letters and look again.
+    for i in looked:
+        for j in looked:
+            if j <= i:
+                continue
+            tall = odd_partner(out[i], out[j], cfg)
+            if tall is None:
+                continue
+            k, short = (i, out[j]) if tall is out[i] else (j, out[i])
+            rows_hint = short.height / 1.35
+            rect = band_trim(rgb, tall, 0.75 * rows_hint, 1.3 * rows_hint, cfg)
+            new = _reread_as(rgb, rect, reread, cfg, tall.colors) if rect is not None else None
+            if new is not None:
+                out[k] = _look_again(new, rgb, cfg, reread, None)
     return out
 
 
-__all__ = ["Reread", "comma_position", "could_be_subtitle", "glyph_runs", "letter_band", "refine_detections",
+__all__ = ["Reread", "band_trim", "comma_position", "odd_partner", "could_be_subtitle", "glyph_runs", "letter_band", "refine_detections",
            "restore_commas", "trim_span", "vertical_trim"]
