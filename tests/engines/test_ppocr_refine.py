@@ -165,7 +165,7 @@ def test_end_mark_is_searched_from_the_last_glyph_inside_the_box():
                     ink=(400, 800))
     seen = []
 
-    def probe(region, fill, h):
+    def probe(region, fill, h, within=False):
         seen.append(region)
         return True
 

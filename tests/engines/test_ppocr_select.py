@@ -245,7 +245,7 @@ def test_marks_left_out_by_the_detector_are_restored_where_the_frame_shows_ink()
     right = Detection((640, 610, 980, 686), "交通部提醒", 0.99, SUB)
     seen = []
 
-    def probe(region, fill, h):  # ink in the gap between the parts and after the line
+    def probe(region, fill, h, within=False):  # ink in the gap between the parts and after the line
         seen.append(region)
         return True
 
@@ -253,7 +253,7 @@ def test_marks_left_out_by_the_detector_are_restored_where_the_frame_shows_ink()
     assert sel.text == "春節連假，交通部提醒。"
     assert seen[0][0] < 560 < 640 <= seen[0][2] and seen[1][0] < 980 < seen[1][2]
     # An empty gap stays a space and nothing is added after the line.
-    assert select_subtitle([left, right], W, H, probe=lambda *a: False).text == "春節連假 交通部提醒"
+    assert select_subtitle([left, right], W, H, probe=lambda *a, **k: False).text == "春節連假 交通部提醒"
     # Switched off, or nothing to look at: the recogniser's text as it is.
     assert select_subtitle([left, right], W, H, PPOCRSelectConfig(restore_marks=False), probe=probe).text \
         == "春節連假 交通部提醒"

@@ -23,7 +23,7 @@ import numpy as np
 
 from subtitle_vlm.engines.base import Engine
 from subtitle_vlm.io import InputError
-from subtitle_vlm.engines.ppocr_colors import mark_ink, measure_box
+from subtitle_vlm.engines.ppocr_colors import MARK_AREA, MARK_AREA_WITHIN, mark_ink, measure_box
 from subtitle_vlm.engines.ppocr_refine import refine_detections
 from subtitle_vlm.engines.ppocr_select import (Detection, PPOCRSelectConfig, Selection, coerce_options,
                                                config_fields, quad_to_rect, select_subtitle)
@@ -99,8 +99,12 @@ def _new_rapidocr(ocr: PPOCROptions):
 
 
 def mark_probe(rgb: np.ndarray):
-    """The punctuation probe ``select_subtitle`` uses, looking at this frame."""
-    return lambda region, fill, line_height: mark_ink(rgb, region, fill, line_height)
+    """The punctuation probe ``select_subtitle`` uses, looking at this frame (``within``: a gap inside a
+    line, where more ink is asked for than after it)."""
+    def probe(region, fill, line_height, within: bool = False) -> str:
+        return mark_ink(rgb, region, fill, line_height, MARK_AREA_WITHIN if within else MARK_AREA)
+
+    return probe
 
 
 def reader(ocr_engine, rgb: np.ndarray):

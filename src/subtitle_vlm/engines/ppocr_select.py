@@ -423,8 +423,9 @@ def stack_score(stack: Sequence[Row], width: int, cfg: PPOCRSelectConfig) -> flo
     return 0.4 * colour + 0.25 * length + 0.15 * centre + 0.2 * conf
 
 
-# probe(region, fill_rgb, line_height) -> the punctuation mark whose ink is there, "" for none (ppocr_colors.mark_ink)
-MarkProbe = Callable[[Rect, tuple, float], "str | bool"]
+# probe(region, fill_rgb, line_height, within=False) -> the punctuation mark whose ink is there, "" for none
+# (ppocr_colors.mark_ink; within: the region is a gap inside a line)
+MarkProbe = Callable[..., "str | bool"]
 
 
 def line_text(row: Row, probe: MarkProbe | None = None, last: bool = True) -> str:
@@ -443,7 +444,7 @@ def line_text(row: Row, probe: MarkProbe | None = None, last: bool = True) -> st
         if gap > 0.25 * h or (prev.ink and cur.ink and g1 - g0 > 0.6 * h):
             sep = " " if gap > 0.25 * h else ""
             if probe is not None and fill is not None and out[-1:] not in _MARKS and cur.text.strip()[:1] \
-                    not in _MARKS and probe((g0, y0, g1, y1), fill, h):
+                    not in _MARKS and probe((g0, y0, g1, y1), fill, h, within=True):
                 sep = "，"
         out += sep + cur.text.strip()
     # A closing quote or bracket may still have its full stop after it (「雷霆」。).
