@@ -234,8 +234,8 @@ def test_end_mark_shape_tells_exclamation_and_question_from_full_stop():
     assert framed([(25, 62, 50, 58)]) == "。"                            # a tall stroke without its dot
     # The selection writes what the probe saw, on any line.
     det = Detection((385, TOP, 900, BOTTOM), "快回答", 0.99, measure_box(_frame(), (385, TOP, 900, BOTTOM)))
-    assert line_text(Row([det]), lambda region, fill, h: "！", last=False) == "快回答！"
-    assert line_text(Row([det]), lambda region, fill, h: "。", last=False) == "快回答，"
+    assert line_text(Row([det]), lambda region, fill, h, within=False: "！", last=False) == "快回答！"
+    assert line_text(Row([det]), lambda region, fill, h, within=False: "。", last=False) == "快回答，"
 
 
 def test_outlined_letters_win_over_lettering_on_a_plate_behind_them():

@@ -453,7 +453,9 @@ def line_text(row: Row, probe: MarkProbe | None = None, last: bool = True) -> st
         end, h = tail.box[2], tail.height
         # From the last glyph on: a 。 PP-OCR did not read can lie inside its box as well as after it.
         start = min(end - 0.05 * h, tail.ink[1] + 0.02 * h) if tail.ink else end - 0.05 * h
-        mark = probe((start, y0, end + 0.75 * h, y1), fill, h)
+        # Faint ink is enough for the subtitle's final full stop, not for a comma after an upper line
+        # (PP-OCR nearly always reads a comma that ends a line; a line wrapped mid-phrase has none).
+        mark = probe((start, y0, end + 0.75 * h, y1), fill, h, within=not last)
         if mark:
             # A ！ or ？ ends any line; a low small mark is 。 at the end of the subtitle, ，before it.
             out += mark if mark in ("！", "？") else ("。" if last else "，")
