@@ -92,6 +92,17 @@ def test_resume_with_other_settings_is_refused(small_cfg):
         run_synth(small_cfg(count=4, style="clean"))
 
 
+def test_a_set_begun_by_an_older_synthesiser_is_not_finished_with_new_frames(small_cfg):
+    cfg = small_cfg(count=2)
+    run_synth(cfg)
+    path = Path(cfg.out) / "synth_config.json"
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    del saved["record_version"]                           # what version 1 wrote
+    path.write_text(json.dumps(saved), encoding="utf-8")
+    with pytest.raises(InputError, match=r"record_version: None there vs 2 now.*older version"):
+        run_synth(small_cfg(count=4))
+
+
 def test_foreign_metadata_is_refused(small_cfg):
     cfg = small_cfg(count=2)
     Path(cfg.out).mkdir(parents=True)

@@ -33,6 +33,9 @@ from subtitle_vlm.synth.render import render_record, save_frame
 from subtitle_vlm.synth.synth_config import SynthConfig
 
 CONFIG_NAME = "synth_config.json"
+# Bumped when the same settings start giving other frames (2: records gained scene text), so a frame
+# set begun by an older synthesiser is not finished with frames of another kind.
+RECORD_VERSION = 2
 TSV_NAME = "labels.tsv"
 SUMMARY_NAME = "synth_summary.json"
 _FLUSH_EVERY = 32
@@ -88,7 +91,7 @@ def assets_digest(assets: Assets) -> str:
 
 def _check_settings(out: Path, cfg: SynthConfig, digest: str, has_frames: bool) -> None:
     path = out / CONFIG_NAME
-    mine = dict(cfg.identity(), assets_digest=digest)
+    mine = dict(cfg.identity(), assets_digest=digest, record_version=RECORD_VERSION)
     if path.exists():
         try:
             theirs = json.loads(path.read_text(encoding="utf-8"))
@@ -98,7 +101,8 @@ def _check_settings(out: Path, cfg: SynthConfig, digest: str, has_frames: bool) 
         diff = sorted(k for k in mine if theirs.get(k) != mine[k])
         if diff and has_frames:
             detail = ", ".join(f"{k}: {theirs.get(k)!r} there vs {mine[k]!r} now" for k in diff)
-            hint = (" (the sentences, fonts or backgrounds changed)" if "assets_digest" in diff else "")
+            hint = (" (the sentences, fonts or backgrounds changed)" if "assets_digest" in diff else
+                    " (begun by an older version of the synthesiser)" if "record_version" in diff else "")
             raise InputError(f"{out} holds frames made with other settings ({detail}){hint}; "
                              "rerun with the same settings to resume, or choose another --out")
     atomic_write_json(path, dict(mine, count=cfg.count))
