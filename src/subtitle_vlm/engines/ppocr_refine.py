@@ -29,6 +29,7 @@ Logic on the frame's pixels plus one callable (``reread``), so every rule is tes
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from typing import Callable, Sequence
 
 import numpy as np
@@ -123,7 +124,8 @@ def letter_band(mask: np.ndarray, min_rows: float, max_rows: float) -> tuple[int
     return best[0], best[1]
 
 
-def band_trim(rgb: np.ndarray, det: Detection, min_rows: float, max_rows: float, cfg: PPOCRSelectConfig) -> Rect | None:
+def band_trim(rgb: np.ndarray, det: Detection, min_rows: float, max_rows: float,
+              cfg: PPOCRSelectConfig) -> Rect | None:
     """``det``'s box cut to the rows of its subtitle-coloured letters (fill beside a dark edge), when
     they form a band ``min_rows`` to ``max_rows`` high, grown to a detection box's margins; else None."""
     height = rgb.shape[0]
@@ -320,21 +322,18 @@ def refine_detections(dets: Sequence[Detection], rgb: np.ndarray, cfg: PPOCRSele
     if reread is None:
         return out
     # Two lines that would stack but for one box being too tall: cut that one to its letters and look again.
-    for i in looked:
-        for j in looked:
-            if j <= i:
-                continue
-            tall = odd_partner(out[i], out[j], cfg)
-            if tall is None:
-                continue
-            k, short = (i, out[j]) if tall is out[i] else (j, out[i])
-            rows_hint = short.height / 1.35
-            rect = band_trim(rgb, tall, 0.75 * rows_hint, 1.3 * rows_hint, cfg)
-            new = _reread_as(rgb, rect, reread, cfg, tall.colors) if rect is not None else None
-            if new is not None:
-                out[k] = _look_again(new, rgb, cfg, reread, None)
+    for i, j in itertools.combinations(looked, 2):
+        tall = odd_partner(out[i], out[j], cfg)
+        if tall is None:
+            continue
+        k, short = (i, out[j]) if tall is out[i] else (j, out[i])
+        rows_hint = short.height / 1.35
+        rect = band_trim(rgb, tall, 0.75 * rows_hint, 1.3 * rows_hint, cfg)
+        new = _reread_as(rgb, rect, reread, cfg, tall.colors) if rect is not None else None
+        if new is not None:
+            out[k] = _look_again(new, rgb, cfg, reread, None)
     return out
 
 
-__all__ = ["Reread", "band_trim", "comma_position", "odd_partner", "could_be_subtitle", "glyph_runs", "letter_band", "refine_detections",
-           "restore_commas", "trim_span", "vertical_trim"]
+__all__ = ["Reread", "band_trim", "comma_position", "could_be_subtitle", "glyph_runs", "letter_band", "odd_partner",
+           "refine_detections", "restore_commas", "trim_span", "vertical_trim"]

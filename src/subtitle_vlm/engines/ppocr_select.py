@@ -316,16 +316,25 @@ def attach_marks(rows: list[Row]) -> list[Row]:
     return sorted(out, key=lambda r: (r.cy, r.cx))
 
 
-def _alignments(upper: Row, lower: Row, cfg: PPOCRSelectConfig) -> set[str]:
-    """How two lines of one block of text line up - flush left, flush right, centred - when they are one
-    above the other in the same size and colours (empty when they are not such a pair). The tolerance is
-    tight: a block of text is set exactly, a sign just below a subtitle lines up with it only roughly."""
+def _line_pair(upper: Row, lower: Row, cfg: PPOCRSelectConfig) -> float | None:
+    """The smaller line height when ``upper`` and ``lower`` could be two lines of one block of text (same
+    size and colours, close above one another), else None."""
     if cfg.check_colors and not _same_colors(upper.colors, lower.colors, cfg):
-        return set()
+        return None
     h = min(upper.height, lower.height)
     if max(upper.height, lower.height) > cfg.line_height_ratio * h:
-        return set()
+        return None
     if not -0.1 * h <= lower.box[1] - upper.box[3] <= cfg.max_line_gap * h:
+        return None
+    return h
+
+
+def _alignments(upper: Row, lower: Row, cfg: PPOCRSelectConfig) -> set[str]:
+    """How two lines of one block of text line up - flush left, flush right, centred - (empty when they
+    are not such a pair). The tolerance is tight: a block of text is set exactly, a sign just below a
+    subtitle lines up with it only roughly."""
+    h = _line_pair(upper, lower, cfg)
+    if h is None:
         return set()
     a, b, tol = upper.box, lower.box, max(3.0, 0.1 * h)
     return {name for name, d in (("left", a[0] - b[0]), ("right", a[2] - b[2]), ("centre", upper.cx - lower.cx))
@@ -374,20 +383,16 @@ def reject_reason(row: Row, width: int, height: int, cfg: PPOCRSelectConfig) -> 
 
 
 def _stack_ok(upper: Row, lower: Row, cfg: PPOCRSelectConfig) -> bool:
-    """Two lines of one subtitle: same size and colours, close above one another."""
-    if cfg.check_colors and not _same_colors(upper.colors, lower.colors, cfg):
+    """Two lines of one subtitle: same size and colours, close above one another, on one axis."""
+    h = _line_pair(upper, lower, cfg)
+    if h is None:
         return False
-    hu, hl = upper.height, lower.height
-    if max(hu, hl) > cfg.line_height_ratio * min(hu, hl):
-        return False
-    h = min(hu, hl)
     # A wrapped subtitle breaks near its middle: neither line is a stub beside the other.
     wu, wl = _width(upper.box), _width(lower.box)
     if min(wu, wl) < max(wu, wl) / 4:
         return False
-    gap = lower.box[1] - upper.box[3]
     # Both lines are centred on the frame's midline; a dropped final mark moves a box by half a character.
-    return -0.1 * h <= gap <= cfg.max_line_gap * h and abs(upper.cx - lower.cx) <= 0.7 * h
+    return abs(upper.cx - lower.cx) <= 0.7 * h
 
 
 def join_lines(lines: Sequence[str], mode: str = "auto") -> str:

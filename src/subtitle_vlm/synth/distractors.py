@@ -28,7 +28,8 @@ def _color(rng) -> list[int]:
     return [int(v) for v in PALETTE[int(rng.integers(len(PALETTE)))]]
 
 
-def _pick_font(rng, assets, text: str):
+def pick_font(rng, assets, text: str) -> dict | None:
+    """A font covering ``text``, at a random weight where it has several, as a record's font ref."""
     cover = assets.fonts_covering(text)
     if not cover:
         return None
@@ -62,7 +63,7 @@ def _make(rng, kind: str, assets, W: int, H: int, avoid: list[Box]) -> dict | No
         fill, opacity = _color(rng), 1.0
     if not text.strip():
         return None
-    font_ref = _pick_font(rng, assets, text)
+    font_ref = pick_font(rng, assets, text)
     if font_ref is None:
         return None
     font = load_font(font_ref["path"], font_ref["index"], size, font_ref["weight"])

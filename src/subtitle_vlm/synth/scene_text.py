@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from subtitle_vlm.synth.distractors import pick_font
 from subtitle_vlm.synth.effects import clip_box
 from subtitle_vlm.synth.fonts import load_font
 from subtitle_vlm.synth.layout import Box, block_bbox, intersects, line_height, text_width
@@ -62,14 +62,10 @@ def _sample_item(rng, assets, W: int, H: int, avoid: list[Box]) -> dict | None:
         lines = [str(_pick(rng, SIGN_WORDS))]
         size = int(rng.integers(int(0.035 * H), int(0.12 * H) + 1))
     size = max(8, size)
-    cover = assets.fonts_covering("".join(lines))
-    if not cover:
+    font_ref = pick_font(rng, assets, "".join(lines))
+    if font_ref is None:
         return None
-    info = assets.fonts[int(_pick(rng, cover))]
-    weight = None
-    if info.weight_range:
-        weight = int(np.clip(int(rng.choice([400, 500, 700, 900])), *info.weight_range))
-    font = load_font(info.path, info.index, size, weight)
+    font = load_font(font_ref["path"], font_ref["index"], size, font_ref["weight"])
     pitch = line_height(font) + int(round(size * 0.3))
     tw = max(text_width(font, ln) for ln in lines)
     th = pitch * (len(lines) - 1) + line_height(font)
@@ -91,13 +87,12 @@ def _sample_item(rng, assets, W: int, H: int, avoid: list[Box]) -> dict | None:
             return None
         rect = [ink[0] - pad, ink[1] - pad, ink[2] + pad, ink[3] + pad]
         # A tilted item reaches past its box by up to half its diagonal times sin(angle).
-        reach = int(math.ceil(math.hypot(rect[2] - rect[0], rect[3] - rect[1]) / 2 * math.sin(math.radians(abs(angle)))))
+        half_diagonal = math.hypot(rect[2] - rect[0], rect[3] - rect[1]) / 2
+        reach = int(math.ceil(half_diagonal * math.sin(math.radians(abs(angle)))))
         outer = (rect[0] - reach, rect[1] - reach, rect[2] + reach, rect[3] + reach)
         if any(intersects(outer, a) for a in avoid) or clip_box(outer, (W, H)) is None:
             continue
-        return {"kind": kind, "lines": lines,
-                "font": {"path": info.path, "index": info.index, "name": info.name, "weight": weight},
-                "font_size": size, "line_xy": line_xy, "fill": fill,
+        return {"kind": kind, "lines": lines, "font": font_ref, "font_size": size, "line_xy": line_xy, "fill": fill,
                 "plate": {"rect": rect, "color": plate} if plate else None,
                 "angle": angle, "blur": blur, "bbox": [int(v) for v in outer]}
     return None
