@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -78,14 +76,8 @@ DRIVER = textwrap.dedent("""
 """)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def deepspeed_runs(tmp_path_factory, tiny_model, frame_set16):
+def deepspeed_runs(tmp_path_factory, tiny_model, frame_set16, single_process_env):
     tiny_model("llava")
     root = tmp_path_factory.mktemp("ds_runs")
     offload = json.loads((DEEPSPEED_DIR / "zero3_offload.json").read_text())
@@ -94,8 +86,7 @@ def deepspeed_runs(tmp_path_factory, tiny_model, frame_set16):
     (root / "zero3_offload_torch_adamw.json").write_text(json.dumps(offload))
     configs = {"zero2": "zero2", "zero3": "zero3", "zero3_offload": str(root / "zero3_offload_torch_adamw.json")}
     runs = [[str(root / name), ds, str(frame_set16)] for name, ds in configs.items()]
-    env = dict(os.environ, RANK="0", WORLD_SIZE="1", LOCAL_RANK="0", LOCAL_WORLD_SIZE="1",
-               MASTER_ADDR="127.0.0.1", MASTER_PORT=str(_free_port()), DS_ACCELERATOR="cpu")
+    env = single_process_env()
     proc = subprocess.run([sys.executable, "-c", DRIVER, json.dumps(runs)], env=env, capture_output=True,
                           text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-4000:]

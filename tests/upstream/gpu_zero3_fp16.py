@@ -59,26 +59,13 @@ def main() -> int:
         return 2
     result["device"] = torch.cuda.get_device_name(0)
 
-    import deepspeed.ops.adam as ds_adam
-    import deepspeed.runtime.zero.stage3 as stage3
     from peft import LoraConfig, get_peft_model
     from transformers import LlamaConfig, LlamaForCausalLM, Trainer, TrainingArguments
 
+    from deepspeed_probe import record_deepspeed_choices
+
     seen: dict = {}
-    adam_init = ds_adam.DeepSpeedCPUAdam.__init__
-
-    def cpu_adam(self, *a, **k):
-        seen["cpu_adam"] = True
-        adam_init(self, *a, **k)
-
-    ds_adam.DeepSpeedCPUAdam.__init__ = cpu_adam
-    z3_init = stage3.DeepSpeedZeroOptimizer_Stage3.__init__
-
-    def zero3(self, *a, **k):
-        z3_init(self, *a, **k)
-        seen["offload_optimizer"], seen["offload_param"] = self.offload_optimizer, self.offload_param
-
-    stage3.DeepSpeedZeroOptimizer_Stage3.__init__ = zero3
+    record_deepspeed_choices(seen)
 
     out = Path(tempfile.mkdtemp(prefix="zero3_fp16_"))
     args = TrainingArguments(output_dir=str(out), fp16=True, per_device_train_batch_size=2,

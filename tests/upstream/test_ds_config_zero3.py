@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -70,22 +69,11 @@ def test_passes_deepspeeds_parser_with_the_recipes_values(tmp_path):
 
 DRIVER = textwrap.dedent("""
     import json, sys
-    import deepspeed.ops.adam as ds_adam
-    import deepspeed.runtime.zero.stage3 as stage3
+    from deepspeed_probe import record_deepspeed_choices
     from subtitle_vlm.train.train_cli import main
     out, ds, data, seen_path = sys.argv[1:5]
     seen = {}
-    # Record what DeepSpeed actually built: its CPU Adam, and the ZeRO-3 optimizer's offload switches.
-    adam_init = ds_adam.DeepSpeedCPUAdam.__init__
-    def cpu_adam(self, *a, **k):
-        seen["cpu_adam"] = True
-        adam_init(self, *a, **k)
-    ds_adam.DeepSpeedCPUAdam.__init__ = cpu_adam
-    z3_init = stage3.DeepSpeedZeroOptimizer_Stage3.__init__
-    def zero3(self, *a, **k):
-        z3_init(self, *a, **k)
-        seen["offload_optimizer"], seen["offload_param"] = self.offload_optimizer, self.offload_param
-    stage3.DeepSpeedZeroOptimizer_Stage3.__init__ = zero3
+    record_deepspeed_choices(seen)
     rc = main(["--model_name_or_path", "tiny:llava", "--train_data", data, "--output_dir", out,
                    "--max_steps", "3", "--save_steps", "3", "--logging_steps", "1",
                    "--per_device_train_batch_size", "1", "--gradient_accumulation_steps", "2",
@@ -95,13 +83,7 @@ DRIVER = textwrap.dedent("""
 """)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_drives_zero3_cpu_offload_training_through_the_native_trainer(tmp_path):
+def test_drives_zero3_cpu_offload_training_through_the_native_trainer(tmp_path, single_process_env):
     import torch
     from peft import PeftModel
     from transformers import AutoModelForImageTextToText
@@ -125,9 +107,9 @@ def test_drives_zero3_cpu_offload_training_through_the_native_trainer(tmp_path):
         else:
             os.environ["SUBTITLE_VLM_CACHE"] = old
     out = tmp_path / "run"
-    env = dict(os.environ, RANK="0", WORLD_SIZE="1", LOCAL_RANK="0", LOCAL_WORLD_SIZE="1",
-               MASTER_ADDR="127.0.0.1", MASTER_PORT=str(_free_port()), DS_ACCELERATOR="cpu",
-               SUBTITLE_VLM_CACHE=str(cache))
+    # The child imports deepspeed_probe from this folder.
+    pythonpath = os.pathsep.join(p for p in (str(Path(__file__).parent), os.environ.get("PYTHONPATH")) if p)
+    env = single_process_env(SUBTITLE_VLM_CACHE=str(cache), PYTHONPATH=pythonpath)
     seen_path = tmp_path / "seen.json"
     proc = subprocess.run([sys.executable, "-c", DRIVER, str(out), str(DS_CONFIG), str(frames), str(seen_path)],
                           env=env, capture_output=True, text=True, timeout=900)
