@@ -22,7 +22,7 @@ from PIL import Image, ImageDraw, ImageFilter
 from subtitle_vlm.synth.distractors import pick_font
 from subtitle_vlm.synth.effects import clip_box
 from subtitle_vlm.synth.fonts import load_font
-from subtitle_vlm.synth.layout import Box, block_bbox, intersects, line_height, text_width
+from subtitle_vlm.synth.layout import Box, block_bbox, draw_block, intersects, line_height, text_width
 
 # Made-up shop and street words (no real business's name).
 SIGN_WORDS = ("便利商店", "牛肉麵", "停車場", "出口", "藥局", "早餐店", "旅館", "咖啡", "書店", "銀行", "郵局",
@@ -124,8 +124,7 @@ def draw_scene_text(img: Image.Image, item: dict) -> None:
         d.rectangle((x0 - rx, y0 - ry, x1 - rx, y1 - ry), fill=tuple(item["plate"]["color"]) + (255,))
     f = item["font"]
     font = load_font(f["path"], int(f["index"]), int(item["font_size"]), f.get("weight"))
-    for text, (x, y) in zip(item["lines"], item["line_xy"]):
-        d.text((x - rx, y - ry), text, font=font, fill=tuple(item["fill"]) + (255,))
+    draw_block(d, item["lines"], item["line_xy"], font, tuple(item["fill"]) + (255,), offset=(-rx, -ry))
     if item.get("angle"):
         b = item["plate"]["rect"] if item.get("plate") else item["bbox"]
         centre = ((b[0] + b[2]) / 2 - rx, (b[1] + b[3]) / 2 - ry)
