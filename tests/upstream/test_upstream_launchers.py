@@ -179,6 +179,18 @@ def _exe(path: Path, text: str) -> None:
     path.chmod(path.stat().st_mode | stat.S_IEXEC)
 
 
+def _recording_venv(venv: Path, launcher: str, record: Path) -> None:
+    """A stand-in for an upstream venv: its python is ours, and ``launcher`` (torchrun, deepspeed) only
+    writes its working folder, PYTHONUTF8 and arguments to ``record`` as JSON."""
+    venv_bin = venv / "bin"
+    venv_bin.mkdir(parents=True)
+    os.symlink(sys.executable, venv_bin / "python")
+    _exe(venv_bin / launcher, "#!/usr/bin/env bash\n"
+         f"{shlex.quote(sys.executable)} -c 'import json,os,sys; json.dump({{\"cwd\": os.getcwd(), "
+         f"\"utf8\": os.environ.get(\"PYTHONUTF8\"), \"argv\": sys.argv[1:]}}, open(sys.argv[1], \"w\"))' "
+         f"{shlex.quote(str(record))} \"$@\"\n")
+
+
 def _fake_project(tmp_path: Path) -> Path:
     """A project root (markers only) with a MiniCPM-V-shaped clone holding a copy of the launcher."""
     root = tmp_path / "proj"
@@ -211,14 +223,8 @@ def test_minicpm_real_run_without_setup_says_what_to_do(tmp_path):
 def test_minicpm_real_run_goes_to_finetune_with_utf8_and_writes_run_config(tmp_path):
     root = _fake_project(tmp_path)
     ft = root / "third_party" / "MiniCPM-V" / "finetune"
-    venv_bin = root / ".venv-minicpmv" / "bin"
-    venv_bin.mkdir(parents=True)
-    os.symlink(sys.executable, venv_bin / "python")
     record = tmp_path / "torchrun.json"
-    _exe(venv_bin / "torchrun", "#!/usr/bin/env bash\n"
-         f"{shlex.quote(sys.executable)} -c 'import json,os,sys; json.dump({{\"cwd\": os.getcwd(), "
-         f"\"utf8\": os.environ.get(\"PYTHONUTF8\"), \"argv\": sys.argv[1:]}}, open(sys.argv[1], \"w\"))' "
-         f"{shlex.quote(str(record))} \"$@\"\n")
+    _recording_venv(root / ".venv-minicpmv", "torchrun", record)
     data = root / "data" / "json" / "minicpmv"
     data.mkdir(parents=True)
     sample = [{"id": "a", "image": "/x/a.jpg", "conversations": [
@@ -248,14 +254,8 @@ def test_tinyllava_real_run_goes_to_the_clone_and_writes_run_config(tmp_path):
     (clone / "scripts" / "train").mkdir(parents=True)
     (clone / "scripts" / "zero2.json").write_text("{}")
     shutil.copy2(TINY, clone / "scripts" / "train" / "custom_finetune.sh")
-    venv_bin = root / ".venv-tinyllava" / "bin"
-    venv_bin.mkdir(parents=True)
-    os.symlink(sys.executable, venv_bin / "python")
     record = tmp_path / "deepspeed.json"
-    _exe(venv_bin / "deepspeed", "#!/usr/bin/env bash\n"
-         f"{shlex.quote(sys.executable)} -c 'import json,os,sys; json.dump({{\"cwd\": os.getcwd(), "
-         f"\"utf8\": os.environ.get(\"PYTHONUTF8\"), \"argv\": sys.argv[1:]}}, open(sys.argv[1], \"w\"))' "
-         f"{shlex.quote(str(record))} \"$@\"\n")
+    _recording_venv(root / ".venv-tinyllava", "deepspeed", record)
     data = root / "data" / "json" / "tinyllava"
     data.mkdir(parents=True)
     frames = root / "data" / "synth"
