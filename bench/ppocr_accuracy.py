@@ -106,10 +106,10 @@ def main(argv: list[str] | None = None) -> int:
     from PIL import Image
 
     from subtitle_vlm.engines.ppocr import PPOCREngine, choose, parse_engine_options, reader
-    from subtitle_vlm.engines.ppocr_colors import measure_box
-    from subtitle_vlm.engines.ppocr_reference import select_all, select_naive, select_oracle
-    from subtitle_vlm.engines.ppocr_select import Detection
-    from subtitle_vlm.engines.ppocr_text import tidy_text
+    from subtitle_vlm.engines.ppocr.colors import measure_box
+    from subtitle_vlm.engines.ppocr.reference import select_all, select_naive, select_oracle
+    from subtitle_vlm.engines.ppocr.rules import Detection
+    from subtitle_vlm.engines.ppocr.text import tidy_text
     from subtitle_vlm.score.metrics import score_predictions
 
     data = Path(a.data)

@@ -96,7 +96,7 @@ def test_reads_subtitle_among_distractors_and_nothing_without_one(engine):
 
 @pytest.mark.slow
 def test_auto_crop_is_the_padded_subtitle_box_or_the_bottom_band(engine, monkeypatch):
-    import subtitle_vlm.engines.ppocr as mod
+    import subtitle_vlm.engines.ppocr.engine as mod
 
     monkeypatch.setattr(mod, "_shared", engine)
     one, drawn = draw_frame(["連長，第三排已經全部到齊了！"], seed=4)
@@ -186,7 +186,7 @@ def test_predict_on_synthesised_frames_with_distractors_and_one_without_subtitle
 
 @pytest.mark.slow
 def test_predict_loop_resolves_crop_auto_for_any_engine(engine, monkeypatch, tmp_path):
-    import subtitle_vlm.engines.ppocr as mod
+    import subtitle_vlm.engines.ppocr.engine as mod
     from subtitle_vlm.engines.base import Engine
     from subtitle_vlm.predict.predict_config import PredictConfig
     from subtitle_vlm.predict.runner import run_predict

@@ -6,11 +6,11 @@ import dataclasses
 
 import numpy as np
 
-from subtitle_vlm.engines.ppocr_colors import comma_marks, ink_clusters, ink_mask, measure_box
-from subtitle_vlm.engines.ppocr_refine import (comma_position, could_be_subtitle, refine_detections,
+from subtitle_vlm.engines.ppocr.colors import comma_marks, ink_clusters, ink_mask, measure_box
+from subtitle_vlm.engines.ppocr.refine import (comma_position, could_be_subtitle, refine_detections,
                                                restore_commas, trim_span)
-from subtitle_vlm.engines.ppocr_select import Detection, PPOCRSelectConfig, Row, line_text
-from subtitle_vlm.engines.ppocr_text import fix_lookalikes, fix_variants, tidy_text
+from subtitle_vlm.engines.ppocr.rules import Detection, PPOCRSelectConfig, Row, line_text
+from subtitle_vlm.engines.ppocr.text import fix_lookalikes, fix_variants, tidy_text
 
 W, H = 1280, 720
 TOP, BOTTOM = 600, 676          # the line's box; glyphs are drawn 613..663
@@ -190,7 +190,7 @@ def test_lookalike_kana_among_chinese_become_chinese():
 
 
 def test_a_tall_box_is_cut_to_the_subtitle_rows_and_read_again():
-    from subtitle_vlm.engines.ppocr_refine import letter_band, vertical_trim
+    from subtitle_vlm.engines.ppocr.refine import letter_band, vertical_trim
 
     img = _frame()
     for x in range(400, 860, 20):                           # subtitle strokes on rows 613..663
@@ -218,7 +218,7 @@ def test_a_tall_box_is_cut_to_the_subtitle_rows_and_read_again():
 
 
 def test_end_mark_shape_tells_exclamation_and_question_from_full_stop():
-    from subtitle_vlm.engines.ppocr_colors import mark_ink
+    from subtitle_vlm.engines.ppocr.colors import mark_ink
 
     def framed(draw):
         img = np.full((100, 120, 3), 90, np.uint8)
@@ -251,8 +251,8 @@ def test_outlined_letters_win_over_lettering_on_a_plate_behind_them():
 
 
 def test_a_line_too_tall_to_stack_with_its_partner_is_cut_to_its_letters():
-    from subtitle_vlm.engines.ppocr_refine import odd_partner
-    from subtitle_vlm.engines.ppocr_select import select_subtitle
+    from subtitle_vlm.engines.ppocr.refine import odd_partner
+    from subtitle_vlm.engines.ppocr.rules import select_subtitle
 
     img = _frame()
     for x in range(420, 860, 20):                           # upper line: strokes on rows 500..550

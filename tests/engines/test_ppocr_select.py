@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from subtitle_vlm.engines.ppocr_colors import BoxColors, measure_box
-from subtitle_vlm.engines.ppocr_reference import select_all, select_naive, select_oracle
-from subtitle_vlm.engines.ppocr_select import (Detection, PPOCRSelectConfig, coerce_options, join_lines,
+from subtitle_vlm.engines.ppocr.colors import BoxColors, measure_box
+from subtitle_vlm.engines.ppocr.reference import select_all, select_naive, select_oracle
+from subtitle_vlm.engines.ppocr.rules import (Detection, PPOCRSelectConfig, coerce_options, join_lines,
                                                quad_to_rect, select_subtitle)
-from subtitle_vlm.engines.ppocr_text import fix_simplified, tidy_text
+from subtitle_vlm.engines.ppocr.text import fix_simplified, tidy_text
 
 W, H = 1280, 720
 SUB = BoxColors(fill_rgb=(250, 250, 248), fill_luma=249.0, fill_saturation=0.01, edge_luma=20.0, fill_fraction=0.3)
@@ -220,8 +220,8 @@ def _draw(fill, edge, bg, outline=True):
 
 
 def test_measure_box_tells_subtitles_from_signs():
-    from subtitle_vlm.engines.ppocr_select import colour_quality
-    from subtitle_vlm.engines.ppocr_select import looks_like_subtitle_colors as ok
+    from subtitle_vlm.engines.ppocr.rules import colour_quality
+    from subtitle_vlm.engines.ppocr.rules import looks_like_subtitle_colors as ok
 
     cfg = PPOCRSelectConfig()
     white_on_sky = measure_box(_draw((252, 252, 252), (10, 10, 10), (170, 200, 235)), (0, 0, 300, 60))
@@ -264,7 +264,7 @@ def test_marks_left_out_by_the_detector_are_restored_where_the_frame_shows_ink()
 
 
 def test_mark_ink_finds_a_ringed_blob_but_not_background():
-    from subtitle_vlm.engines.ppocr_colors import mark_ink
+    from subtitle_vlm.engines.ppocr.colors import mark_ink
 
     img = np.full((100, 100, 3), 90, np.uint8)
     img[60:76, 20:36] = 0          # outline ...

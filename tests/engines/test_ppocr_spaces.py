@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from subtitle_vlm.engines.ppocr_colors import ink_mask
-from subtitle_vlm.engines.ppocr_spaces import insert_spaces, space_positions
+from subtitle_vlm.engines.ppocr.colors import ink_mask
+from subtitle_vlm.engines.ppocr.spaces import insert_spaces, space_positions
 
 
 def _columns(widths_and_gaps) -> np.ndarray:

@@ -15,7 +15,7 @@ from subtitle_vlm.engines.base import Engine
 
 ENGINES: dict[str, str] = {
     "hf": "subtitle_vlm.engines.hf:HFEngine",
-    "ppocr": "subtitle_vlm.engines.ppocr:PPOCREngine",
+    "ppocr": "subtitle_vlm.engines.ppocr.engine:PPOCREngine",
     "minicpmv": "subtitle_vlm.engines.minicpmv:MiniCPMVEngine",
     "tinyllava": "subtitle_vlm.engines.tinyllava:TinyLLaVAEngine",
 }

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from subtitle_vlm.engines.ppocr_text import is_cjk
+from subtitle_vlm.engines.ppocr.text import is_cjk
 
 # A gap this wide (in character pitches) and this much wider than the line's median gap is a space.
 SPACE_GAP = 0.29

@@ -25,8 +25,8 @@ import typing
 from dataclasses import dataclass, field
 from typing import Callable, Literal, Sequence
 
-from subtitle_vlm.engines.ppocr_colors import BoxColors
-from subtitle_vlm.engines.ppocr_text import count_cjk, fix_lookalikes, tidy_text
+from subtitle_vlm.engines.ppocr.colors import BoxColors
+from subtitle_vlm.engines.ppocr.text import count_cjk, fix_lookalikes, tidy_text
 
 Rect = tuple[float, float, float, float]
 
@@ -429,7 +429,7 @@ def stack_score(stack: Sequence[Row], width: int, cfg: PPOCRSelectConfig) -> flo
 
 
 # probe(region, fill_rgb, line_height, within=False) -> the punctuation mark whose ink is there, "" for none
-# (ppocr_colors.mark_ink; within: the region is a gap inside a line)
+# (colors.mark_ink; within: the region is a gap inside a line)
 MarkProbe = Callable[..., "str | bool"]
 
 

@@ -4,7 +4,7 @@ PP-OCR's detector draws one box around everything that touches on one baseline, 
 subtitle (a sign behind its last characters, a Latin word after it, dark lettering on a poster before it)
 is read into the subtitle's own line, and the line is then off-centre or carries foreign characters. The
 subtitle's letters are known by their look - the fill colour next to a dark outline or shadow
-(``ppocr_colors.ink_mask``) - and by their place - centred on the frame. For each detection that could be
+(``colors.ink_mask``) - and by their place - centred on the frame. For each detection that could be
 part of the subtitle this module
 
 - cuts a box too tall to be one line (scene text above or below the subtitle read into it) to the rows
@@ -16,10 +16,10 @@ part of the subtitle this module
   when the line is off-centre (a subtitle is centred; what hangs over on one side is scenery), and
   recognises the trimmed box again (``reread``, recognition only: no detection, only on these boxes);
 - puts back a comma PP-OCR left out inside one box: a small mark of subtitle ink low between two glyphs,
-  with the rest of its cell empty (``ppocr_colors.comma_marks``), becomes a ，at the character boundary
+  with the rest of its cell empty (``colors.comma_marks``), becomes a ，at the character boundary
   it falls on (read back by recognising the part left of the mark, else estimated from the character
   widths), unless the text already has a mark there;
-- puts back a space PP-OCR left out between two phrases in one box (``ppocr_spaces``);
+- puts back a space PP-OCR left out between two phrases in one box (``spaces``);
 - records where the letters start and end (``Detection.ink``), so the selection's punctuation search can
   look just after the last glyph even when the box reaches further.
 
@@ -34,11 +34,11 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from subtitle_vlm.engines.ppocr_colors import comma_marks, ink_clusters, ink_mask, measure_box
-from subtitle_vlm.engines.ppocr_select import (PPOCRSelectConfig, Detection, Rect, group_rows,
+from subtitle_vlm.engines.ppocr.colors import comma_marks, ink_clusters, ink_mask, measure_box
+from subtitle_vlm.engines.ppocr.rules import (PPOCRSelectConfig, Detection, Rect, group_rows,
                                                looks_like_subtitle_colors)
-from subtitle_vlm.engines.ppocr_spaces import insert_spaces, space_positions
-from subtitle_vlm.engines.ppocr_text import count_cjk, is_cjk
+from subtitle_vlm.engines.ppocr.spaces import insert_spaces, space_positions
+from subtitle_vlm.engines.ppocr.text import count_cjk, is_cjk
 
 # reread(rect) -> (text, confidence) of that rectangle of the frame, or None when nothing was read.
 Reread = Callable[[Rect], "tuple[str, float] | None"]
@@ -231,7 +231,7 @@ def _near_mark(text: str, k: int) -> bool:
 def restore_commas(det: Detection, runs: Sequence[tuple[float, float, int]],
                    commas: Sequence[tuple[float, float]], reread: Reread | None) -> str:
     """``det.text`` with the commas PP-OCR left out inside its box put back: ``commas`` are the frame
-    columns (x0, x1) of marks seen between glyphs (``ppocr_colors.comma_marks``), ``runs`` the glyphs."""
+    columns (x0, x1) of marks seen between glyphs (``colors.comma_marks``), ``runs`` the glyphs."""
     text = det.text.strip()
     if not commas or not runs or not text:
         return text

@@ -7,7 +7,7 @@
 The PP-OCR models ship inside the rapidocr wheel (run through onnxruntime): nothing is downloaded. Frames
 are read whole - cropping to a bottom strip before detection splits lines and costs accuracy. Options
 (``--engine-options`` JSON) are the fields of ``PPOCROptions`` below and of
-``ppocr_select.PPOCRSelectConfig``; an unknown key is an error.
+``rules.PPOCRSelectConfig``; an unknown key is an error.
 
 Other engines crop to the subtitle this engine finds with ``--crop auto`` (see ``resolve_auto_crop``).
 """
@@ -23,9 +23,9 @@ import numpy as np
 
 from subtitle_vlm.engines.base import Engine
 from subtitle_vlm.io import InputError
-from subtitle_vlm.engines.ppocr_colors import MARK_AREA, MARK_AREA_WITHIN, mark_ink, measure_box
-from subtitle_vlm.engines.ppocr_refine import refine_detections
-from subtitle_vlm.engines.ppocr_select import (Detection, PPOCRSelectConfig, Selection, coerce_options,
+from subtitle_vlm.engines.ppocr.colors import MARK_AREA, MARK_AREA_WITHIN, mark_ink, measure_box
+from subtitle_vlm.engines.ppocr.refine import refine_detections
+from subtitle_vlm.engines.ppocr.rules import (Detection, PPOCRSelectConfig, Selection, coerce_options,
                                                config_fields, quad_to_rect, select_subtitle)
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ def mark_probe(rgb: np.ndarray):
 
 def reader(ocr_engine, rgb: np.ndarray):
     """Recognition only (no detection) of one rectangle of this frame: ``reread(rect) -> (text, score)``
-    or None. The second pass of ``ppocr_refine`` calls it on the few boxes it trims."""
+    or None. The second pass of ``refine`` calls it on the few boxes it trims."""
     bgr = rgb[:, :, 2::-1]
     h, w = rgb.shape[:2]
 
@@ -146,7 +146,7 @@ def detect(ocr_engine, image, use_cls: bool = False) -> tuple[list[Detection], i
 
 
 def choose(dets: list[Detection], rgb: np.ndarray, cfg: PPOCRSelectConfig, reread=None) -> Selection:
-    """The subtitle among ``dets`` of this frame: the second look (``ppocr_refine``; ``reread`` is None to
+    """The subtitle among ``dets`` of this frame: the second look (``refine``; ``reread`` is None to
     skip its recognition pass), then the selection with the punctuation probe."""
     h, w = rgb.shape[:2]
     probe = mark_probe(rgb)
