@@ -1,18 +1,27 @@
 #!/usr/bin/env bash
 # ./setup_envs.sh [--main] [--minicpmv] [--tinyllava] [--all] [--dry-run]
+#                 [--minicpmv-source SRC] [--tinyllava-source SRC]
 #
 # Creates the virtual environments, idempotently (a rerun with nothing changed takes a second):
 #   .venv            main environment: requirements/main.txt + this package (editable)
 #   --minicpmv       .venv-minicpmv + third_party/MiniCPM-V at its pinned commit (see README)
 #   --tinyllava      .venv-tinyllava + third_party/TinyLLaVA_Factory at its pinned commit
+#   --minicpmv-source SRC, --tinyllava-source SRC: take the upstream code from SRC instead of GitHub: a git
+#                    URL, a local clone, or (without network) a plain folder of the pinned commit's files
+#                    with an UPSTREAM_COMMIT file holding that commit's full hash
 # Settings: PYTHON (interpreter for .venv, default python3.11 or python3).
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(pwd)
 
-DRY=0; WANT_MAIN=0; WANT_MINICPMV=0; WANT_TINYLLAVA=0
-for arg in "$@"; do
+DRY=0; WANT_MAIN=0; WANT_MINICPMV=0; WANT_TINYLLAVA=0; SOURCES=()
+while [ $# -gt 0 ]; do
+  arg=$1; shift
   case "$arg" in
+    --minicpmv-source=*|--tinyllava-source=*) SOURCES+=("$arg") ;;
+    --minicpmv-source|--tinyllava-source)
+      [ $# -ge 1 ] || { echo "setup_envs.sh: $arg needs a value (a git URL or a source folder)" >&2; exit 2; }
+      SOURCES+=("$arg=$1"); shift ;;
     --main) WANT_MAIN=1 ;;
     --minicpmv) WANT_MINICPMV=1 ;;
     --tinyllava) WANT_TINYLLAVA=1 ;;
@@ -58,7 +67,7 @@ if [ $WANT_MINICPMV = 1 ] || [ $WANT_TINYLLAVA = 1 ]; then
     [ $WANT_MINICPMV = 1 ] && args+=(--minicpmv)
     [ $WANT_TINYLLAVA = 1 ] && args+=(--tinyllava)
     [ $DRY = 1 ] && args+=(--dry-run)
-    bash scripts/setup_upstream.sh "${args[@]}"
+    bash scripts/setup_upstream.sh "${args[@]}" "${SOURCES[@]}"
   else
     echo "setup_envs: upstream environments are not available in this version" >&2; exit 2
   fi

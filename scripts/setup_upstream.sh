@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # bash scripts/setup_upstream.sh [--minicpmv] [--tinyllava] [--all] [--dry-run] [--no-install]
+#                                [--minicpmv-source SRC] [--tinyllava-source SRC]
 #   (normally run through ./setup_envs.sh --minicpmv | --tinyllava | --all [--dry-run])
 #
 # For each backend asked for:
-#   1. clones the upstream repository into third_party/ and checks out its pinned commit, verifying it
+#   1. clones the upstream repository into third_party/ and checks out its pinned commit, verifying it;
+#      or, from a plain source folder (no network), copies it after checking the commit it records
 #   2. copies our launchers and helpers from modification/ into the clone
 #   3. creates its virtual environment (Python 3.11) with the pins of requirements/<backend>.txt, plus this
 #      package's light core (synth, dataset, score, the predict loop)
@@ -12,9 +14,13 @@
 # with a message naming it when it is not.
 # --dry-run      print every step, do nothing
 # --no-install   clone, verify and copy only (no virtual environment)
+# --minicpmv-source SRC, --tinyllava-source SRC   where the upstream code comes from instead of GitHub:
+#                a git URL, a local clone, or a plain folder of the commit's files holding an UPSTREAM_COMMIT
+#                file with the commit's full hash (for machines without network); same as the
+#                MINICPMV_REPO_URL / TINYLLAVA_REPO_URL settings
 # Settings (environment): PYTHON_UPSTREAM (interpreter, default python3.11), MINICPMV_REPO_URL,
-#   TINYLLAVA_REPO_URL (clone from a mirror or a local clone instead of GitHub), SETUP_NET_TIMEOUT (seconds,
-#   default 20). MINICPMV_COMMIT / TINYLLAVA_COMMIT override the pins (only for testing this script).
+#   TINYLLAVA_REPO_URL (see the --*-source flags), SETUP_NET_TIMEOUT (seconds, default 20).
+#   MINICPMV_COMMIT / TINYLLAVA_COMMIT override the pins (only for testing this script).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd -P)
@@ -26,13 +32,19 @@ TINYLLAVA_REPO_URL=${TINYLLAVA_REPO_URL:-https://github.com/TinyLLaVA/TinyLLaVA_
 NET_TIMEOUT=${SETUP_NET_TIMEOUT:-20}
 
 DRY=0; INSTALL=1; WANT=()
-for arg in "$@"; do
+while [ $# -gt 0 ]; do
+  arg=$1; shift
   case "$arg" in
     --minicpmv) WANT+=(minicpmv) ;;
     --tinyllava) WANT+=(tinyllava) ;;
     --all) WANT=(minicpmv tinyllava) ;;
     --dry-run) DRY=1 ;;
     --no-install) INSTALL=0 ;;
+    --minicpmv-source=*) MINICPMV_REPO_URL=${arg#*=} ;;
+    --tinyllava-source=*) TINYLLAVA_REPO_URL=${arg#*=} ;;
+    --minicpmv-source|--tinyllava-source)
+      [ $# -ge 1 ] || { echo "setup_upstream: $arg needs a value (a git URL or a source folder)" >&2; exit 2; }
+      if [ "$arg" = --minicpmv-source ]; then MINICPMV_REPO_URL=$1; else TINYLLAVA_REPO_URL=$1; fi; shift ;;
     -h|--help) awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit 0 ;;
     *) echo "setup_upstream: unknown option $arg (see --help)" >&2; exit 2 ;;
   esac
@@ -60,11 +72,11 @@ configure() {
     minicpmv)
       NAME=MiniCPM-V; URL=$MINICPMV_REPO_URL; COMMIT=$MINICPMV_COMMIT
       CLONE=third_party/MiniCPM-V; VENV=.venv-minicpmv; REQ=requirements/minicpmv.txt
-      MOD=modification/minicpm; DEST=finetune; INSTALL_CLONE=0 ;;
+      MOD=modification/minicpm; DEST=finetune; INSTALL_CLONE=0; ENTRY=finetune/finetune.py ;;
     tinyllava)
       NAME=TinyLLaVA_Factory; URL=$TINYLLAVA_REPO_URL; COMMIT=$TINYLLAVA_COMMIT
       CLONE=third_party/TinyLLaVA_Factory; VENV=.venv-tinyllava; REQ=requirements/tinyllava.txt
-      MOD=modification/tinyllava; DEST=.; INSTALL_CLONE=1 ;;
+      MOD=modification/tinyllava; DEST=.; INSTALL_CLONE=1; ENTRY=tinyllava/train/custom_finetune.py ;;
   esac
 }
 
@@ -95,14 +107,45 @@ pick_python() {
   PY=$py
 }
 
-clone_state() {  # sets STATE: ok | absent | wrong
-  STATE=absent
+# A plain source folder copied in (no .git) carries this marker beside the UPSTREAM_COMMIT it came with.
+SOURCE_MARK=.subtitle_vlm_source
+
+is_git_source() {  # the source is something git can clone (a URL, a clone, a bare repository)
+  case "$1" in *://*|*@*:*) return 0 ;; esac
+  [ -e "$1/.git" ] || { [ -f "$1/HEAD" ] && [ -d "$1/objects" ]; }
+}
+
+recorded_commit() {  # the commit a source folder says it holds: first word of its UPSTREAM_COMMIT
+  local w; read -r w _ < "$1/UPSTREAM_COMMIT" || true; echo "$w"
+}
+
+clone_state() {  # sets STATE: ok | absent | wrong | wrong-copy, HEAD_AT (the commit found), IS_COPY
+  STATE=absent; HEAD_AT=""; IS_COPY=0
   [ -e "$CLONE" ] || return 0
   if ! git -C "$CLONE" rev-parse --git-dir >/dev/null 2>&1 || [ "$(git -C "$CLONE" rev-parse --show-toplevel)" != "$ROOT/$CLONE" ]; then
+    # Not a clone of its own: a source folder this script copied in is fine, anything else is not ours.
+    if [ -f "$CLONE/$SOURCE_MARK" ] && [ -f "$CLONE/UPSTREAM_COMMIT" ]; then
+      HEAD_AT=$(recorded_commit "$CLONE"); IS_COPY=1
+      case "$HEAD_AT" in "$COMMIT"*) STATE=ok ;; *) STATE=wrong-copy ;; esac
+      return 0
+    fi
     die "$CLONE exists but is not a git clone of $NAME; move it away and rerun"
   fi
-  local head; head=$(git -C "$CLONE" rev-parse HEAD 2>/dev/null || true)
-  case "$head" in "$COMMIT"*) STATE=ok ;; *) STATE=wrong ;; esac
+  HEAD_AT=$(git -C "$CLONE" rev-parse HEAD 2>/dev/null || true)
+  case "$HEAD_AT" in "$COMMIT"*) STATE=ok ;; *) STATE=wrong ;; esac
+}
+
+check_folder_source() {  # a plain source folder must say which commit it is, and be the pinned one
+  [ -f "$URL/$ENTRY" ] || die "$URL is neither a git repository nor a $NAME source folder ($ENTRY is missing)"
+  [ -f "$URL/UPSTREAM_COMMIT" ] || die "$URL has no UPSTREAM_COMMIT file, so its commit is unknown.
+  Write the full hash of the commit its files come from into $URL/UPSTREAM_COMMIT (the pin is $COMMIT), or
+  pass a git clone instead."
+  local rec; rec=$(recorded_commit "$URL")
+  case "$rec" in
+    "$COMMIT"*) [ ${#rec} -ge 40 ] || die "$URL/UPSTREAM_COMMIT holds '$rec'; write the commit's full 40-character hash" ;;
+    *) die "$URL holds $NAME at commit ${rec:-<empty>} (its UPSTREAM_COMMIT), not the pinned $COMMIT; nothing was changed" ;;
+  esac
+  say "$NAME from the source folder $URL (commit $rec, recorded in its UPSTREAM_COMMIT)"
 }
 
 check_github() {  # fail early, naming what could not be fetched
@@ -145,14 +188,28 @@ setup_one() {
   if [ $INSTALL = 1 ] && [ -f "$VENV/.stamp" ] && [ "$(cat "$VENV/.stamp")" = "$want" ] && [ -x "$VENV/bin/python" ]; then venv_ok=1; fi
   if [ $INSTALL = 0 ] && [ -f "$CLONE/.subtitle_vlm_stamp" ] && [ "$(cat "$CLONE/.subtitle_vlm_stamp")" = "$want" ]; then venv_ok=1; fi
   if [ "$state" = ok ] && [ $venv_ok = 1 ] && [ $DRY = 0 ]; then
-    say "$NAME is up to date ($CLONE at $(git -C "$CLONE" rev-parse --short=12 HEAD)$([ $INSTALL = 1 ] && echo ", $VENV"))"
+    say "$NAME is up to date ($CLONE at ${HEAD_AT:0:12}$([ $INSTALL = 1 ] && echo ", $VENV"))"
     return
   fi
   if [ $INSTALL = 1 ]; then pick_python; fi
+  local from_folder=0
+  if [ "$state" != ok ] && ! is_git_source "$URL"; then
+    if [ -d "$URL" ]; then from_folder=1; URL=$(cd "$URL" && pwd -P); check_folder_source
+    else case "$URL" in /*|./*|../*) die "source $URL does not exist (a git URL or a $NAME source folder was expected)" ;; esac; fi
+  fi
+  if [ "$state" = wrong-copy ]; then
+    # A copy this script made from an older source folder: replace it (nothing of the user's lives there).
+    say "$CLONE holds commit $HEAD_AT, not the pinned $COMMIT; replacing the copy"
+    [ $from_folder = 1 ] || die "$CLONE is a copied source folder at $HEAD_AT, not $COMMIT, and $URL is a git source: remove $CLONE and rerun"
+    run rm -rf "$CLONE"; state=absent; IS_COPY=0
+  fi
+  if [ "$state" = wrong ] && [ $from_folder = 1 ]; then
+    die "$CLONE is a git clone at ${HEAD_AT:0:12}, not $COMMIT; a source folder cannot move it. Remove $CLONE (or check out $COMMIT in it) and rerun"
+  fi
 
   # 1. Fail before changing anything when something that must be fetched is out of reach.
   local need_clone=0
-  if [ "$state" != ok ]; then
+  if [ "$state" != ok ] && [ $from_folder = 0 ]; then
     if [ "$state" = wrong ] && git -C "$CLONE" cat-file -e "$COMMIT^{commit}" 2>/dev/null; then need_clone=0
     else need_clone=1; check_github "$1" "$upper"; fi
   fi
@@ -163,7 +220,21 @@ setup_one() {
   local filter=()
   case "$URL" in http://*|https://*) filter=(--filter=blob:none) ;; esac  # fetch only the pinned tree's files
   local work=$CLONE
-  if [ "$state" = absent ]; then
+  if [ $from_folder = 1 ]; then
+    # A plain folder has no history to check out: copy it, writable, and mark where it came from.
+    work=third_party/.$(basename "$CLONE").partial
+    run mkdir -p third_party
+    run rm -rf "$work"
+    run cp -R "$URL/." "$work"
+    run chmod -R u+w "$work"
+    echo "+ verify: $work/UPSTREAM_COMMIT starts with $COMMIT"
+    if [ $DRY = 0 ]; then
+      local rec; rec=$(recorded_commit "$work")
+      case "$rec" in "$COMMIT"*) say "$NAME is at $rec (pinned $COMMIT, copied from $URL)" ;;
+        *) die "$work records $rec, not the pinned $COMMIT; remove it and rerun" ;; esac
+      printf 'source=%s\ncommit=%s\n' "$URL" "$rec" > "$work/$SOURCE_MARK"
+    fi
+  elif [ "$state" = absent ]; then
     work=third_party/.$(basename "$CLONE").partial
     run mkdir -p third_party
     run rm -rf "$work"
@@ -171,14 +242,17 @@ setup_one() {
   elif [ $need_clone = 1 ]; then
     run git -C "$work" fetch "${filter[@]}" origin
   fi
-  if [ "$state" != ok ]; then
+  if [ "$state" != ok ] && [ $from_folder = 0 ]; then
     echo "+ git -C $work checkout --force --detach $COMMIT"
     if [ $DRY = 0 ] && ! git -C "$work" -c advice.detachedHead=false checkout -q --force --detach "$COMMIT"; then
       die "could not check out $COMMIT in $work (see git's message above); remove $work and rerun"
     fi
   fi
-  echo "+ verify: git -C $work rev-parse HEAD starts with $COMMIT"
-  if [ $DRY = 0 ]; then
+  if [ $from_folder = 1 ]; then :
+  elif [ $IS_COPY = 1 ]; then
+    say "$NAME is at $HEAD_AT (pinned $COMMIT, a copied source folder: $CLONE/UPSTREAM_COMMIT)"
+  else echo "+ verify: git -C $work rev-parse HEAD starts with $COMMIT"; fi
+  if [ $DRY = 0 ] && [ $from_folder = 0 ] && [ $IS_COPY = 0 ]; then
     local head; head=$(git -C "$work" rev-parse HEAD)
     case "$head" in "$COMMIT"*) say "$NAME is at $head (pinned $COMMIT)" ;;
       *) die "$work is at $head, not the pinned $COMMIT; remove it and rerun" ;; esac
