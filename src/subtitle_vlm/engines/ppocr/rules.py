@@ -26,10 +26,8 @@ from dataclasses import dataclass, field
 from typing import Callable, Literal, Sequence
 
 from subtitle_vlm.engines.ppocr.colors import BoxColors
+from subtitle_vlm.engines.ppocr.detection import Detection, Rect, Row, Selection, _width, quad_to_rect
 from subtitle_vlm.engines.ppocr.text import count_cjk, fix_lookalikes, tidy_text
-
-Rect = tuple[float, float, float, float]
-
 
 # Marks a line may already end with (nothing to restore after them).
 _MARKS = set("，。、！？：；…,.!?:;」』）)~～")
@@ -144,95 +142,6 @@ def coerce_options(cls, options: dict, source: str = "engine options"):
             raise ValueError(f"{source}: bad value {value!r} for '{key}': {e}") from None
         mine[name] = value
     return mine, rest
-
-
-@dataclass
-class Detection:
-    """One text line PP-OCR found: its box (x0, y0, x1, y1 pixels), text, confidence, colours, and where
-    the subtitle-coloured glyphs inside it start and end (x0, x1; None when not measured)."""
-
-    box: Rect
-    text: str
-    score: float = 1.0
-    colors: BoxColors | None = None
-    ink: tuple[float, float] | None = None
-
-    @property
-    def height(self) -> float:
-        return self.box[3] - self.box[1]
-
-    @property
-    def cy(self) -> float:
-        return (self.box[1] + self.box[3]) / 2
-
-
-def quad_to_rect(quad) -> Rect:
-    """Axis-aligned bounds of a 4-point box (PP-OCR returns quads, clockwise from top-left)."""
-    xs = [float(p[0]) for p in quad]
-    ys = [float(p[1]) for p in quad]
-    return (min(xs), min(ys), max(xs), max(ys))
-
-
-@dataclass
-class Row:
-    """Detections side by side on one line of text, left to right."""
-
-    parts: list[Detection]
-
-    @property
-    def box(self) -> Rect:
-        return (min(p.box[0] for p in self.parts), min(p.box[1] for p in self.parts),
-                max(p.box[2] for p in self.parts), max(p.box[3] for p in self.parts))
-
-    @property
-    def height(self) -> float:
-        return sum(p.height * _width(p.box) for p in self.parts) / max(1e-6, sum(_width(p.box) for p in self.parts))
-
-    @property
-    def cx(self) -> float:
-        b = self.box
-        return (b[0] + b[2]) / 2
-
-    @property
-    def cy(self) -> float:
-        b = self.box
-        return (b[1] + b[3]) / 2
-
-    @property
-    def text(self) -> str:
-        out = self.parts[0].text.strip()
-        for prev, cur in zip(self.parts, self.parts[1:]):
-            # The detector splits a row where the letters leave a gap: a space between phrases.
-            gap = cur.box[0] - prev.box[2]
-            sep = " " if gap > 0.25 * min(prev.height, cur.height) else ""
-            out += sep + cur.text.strip()
-        return out
-
-    @property
-    def score(self) -> float:
-        return min(p.score for p in self.parts)
-
-    @property
-    def colors(self) -> BoxColors | None:
-        """The widest part's colours stand for the row (the parts passed the same colour test to merge)."""
-        measured = [p for p in self.parts if p.colors is not None]
-        if not measured:
-            return None
-        return max(measured, key=lambda p: _width(p.box)).colors
-
-
-@dataclass
-class Selection:
-    """The chosen subtitle: text ("" when none), its box, and why each other row was turned down."""
-
-    text: str
-    box: tuple[int, int, int, int] | None
-    lines: list[Row] = field(default_factory=list)
-    rejected: list[tuple[str, str]] = field(default_factory=list)  # (row text, reason)
-
-
-def _width(b: Rect) -> float:
-    return b[2] - b[0]
 
 
 def looks_like_subtitle_colors(c: BoxColors | None, cfg: PPOCRSelectConfig) -> bool:
