@@ -20,6 +20,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("subtitle_vlm.synth.synth_cli", "render frames with burned-in subtitles (a frame set)"),
     "preview": ("subtitle_vlm.synth.preview", "write a labelled grid PNG of frames"),
     "dataset": ("subtitle_vlm.data.dataset_cli", "export train/val files for every trainer; --check a file"),
+    "train-selector": ("subtitle_vlm.engines.ppocr.selector.train_selector_cli",
+                       "learn which PP-OCR lines are the subtitle from synthetic frame records"),
     "train": ("subtitle_vlm.train.train_cli", "LoRA fine-tune a transformers VLM (native trainer)"),
     "merge": ("subtitle_vlm.merge.merge_cli", "merge a LoRA adapter into its base model"),
     "predict": ("subtitle_vlm.predict.predict_cli", "read frames with an engine, write the Kaggle CSV"),
