@@ -12,13 +12,15 @@
 #   DATA_DIR <project>/data/json (what datasets/scripts/generate_json_datasets.sh writes)
 #   DATA $DATA_DIR/minicpmv/train.json  EVAL_DATA $DATA_DIR/minicpmv/val.json
 #   OUTPUT_DIR <project>/runs/minicpmv_lora  LOGGING_DIR $OUTPUT_DIR
-#   PRECISION fp16 (fp16 | bf16)  MAX_STEPS 500  EVAL_STEPS 100  SAVE_STEPS 100  SAVE_TOTAL_LIMIT 5
+#   PRECISION fp16 (fp16 | bf16 | fp32; fp32 for a CPU)  MAX_STEPS 500  EVAL_STEPS 100  SAVE_STEPS 100  SAVE_TOTAL_LIMIT 5
 #   BATCH_SIZE 1  EVAL_BATCH_SIZE 1  GRAD_ACC 4  LR 1e-6  WEIGHT_DECAY 0.1  ADAM_BETA2 0.95  WARMUP_RATIO 0.01
 #   LR_SCHEDULER cosine  LOGGING_STEPS 1  TUNE_VISION true  TUNE_LLM false  USE_LORA true
 #   LORA_TARGET_MODULES 'llm\..*layers\.\d+\.self_attn\.(q_proj|k_proj)'  LORA_R 64  LORA_ALPHA 64
 #   LORA_DROPOUT 0.05  MODEL_MAX_LENGTH 2048  MAX_SLICE_NUMS 9  GRADIENT_CHECKPOINTING true
-#   DEEPSPEED <this folder>/ds_config_zero3.json  REPORT_TO tensorboard
+#   DEEPSPEED <this folder>/ds_config_zero3.json (none: plain Trainer, no DeepSpeed)  REPORT_TO tensorboard
 #   MINICPMV_DIR <project>/third_party/MiniCPM-V  TORCHRUN <project>/.venv-minicpmv/bin/torchrun
+# On a machine without GPUs (a smoke test of the real code): GPUS 1, PRECISION fp32, DEEPSPEED none; the pinned
+# DeepSpeed 0.14 has no CPU path without Intel's extension packages, so finetune.py runs under plain Trainer.
 # --dry-run prints the exact command (absolute paths) and changes nothing. A real run also writes
 # $OUTPUT_DIR/run_config.json (base model, prompt of the training data) for merge.py and the minicpmv engine.
 set -euo pipefail
@@ -85,7 +87,8 @@ LORA_TARGET_MODULES=${LORA_TARGET_MODULES:-'llm\..*layers\.\d+\.self_attn\.(q_pr
 LORA_R=${LORA_R:-64}; LORA_ALPHA=${LORA_ALPHA:-64}; LORA_DROPOUT=${LORA_DROPOUT:-0.05}
 MODEL_MAX_LENGTH=${MODEL_MAX_LENGTH:-2048}; MAX_SLICE_NUMS=${MAX_SLICE_NUMS:-9}
 GRADIENT_CHECKPOINTING=${GRADIENT_CHECKPOINTING:-true}
-DEEPSPEED=$(abspath "${DEEPSPEED:-$HERE/ds_config_zero3.json}")
+DEEPSPEED=${DEEPSPEED:-$HERE/ds_config_zero3.json}
+[ "$DEEPSPEED" = none ] || DEEPSPEED=$(abspath "$DEEPSPEED")
 REPORT_TO=${REPORT_TO:-tensorboard}
 if [ -z "${MINICPMV_DIR:-}" ]; then
   # Running from inside the clone's finetune/ folder: that clone. Else the one setup_envs.sh made.
@@ -99,7 +102,8 @@ if [ -e "$MODEL" ]; then MODEL=$(abspath "$MODEL"); fi
 case "$PRECISION" in
   fp16) FP16=true; BF16=false ;;
   bf16) FP16=false; BF16=true ;;
-  *) echo "finetune_lora.sh: PRECISION must be fp16 or bf16, got $PRECISION" >&2; exit 2 ;;
+  fp32) FP16=false; BF16=false ;;
+  *) echo "finetune_lora.sh: PRECISION must be fp16, bf16 or fp32, got $PRECISION" >&2; exit 2 ;;
 esac
 if [ "$USE_LORA" = true ] && [ "$TUNE_LLM" = true ]; then
   echo "finetune_lora.sh: USE_LORA=true with TUNE_LLM=true is refused by finetune.py; set one of them to false" >&2; exit 2
@@ -125,7 +129,8 @@ CMD=("$TORCHRUN" --nproc_per_node "$GPUS" --nnodes "$NNODES" --node_rank "$NODE_
   --learning_rate "$LR" --weight_decay "$WEIGHT_DECAY" --adam_beta2 "$ADAM_BETA2"
   --warmup_ratio "$WARMUP_RATIO" --lr_scheduler_type "$LR_SCHEDULER" --logging_steps "$LOGGING_STEPS"
   --gradient_checkpointing "$GRADIENT_CHECKPOINTING"
-  --deepspeed "$DEEPSPEED" --report_to "$REPORT_TO")
+  --report_to "$REPORT_TO")
+[ "$DEEPSPEED" = none ] || CMD+=(--deepspeed "$DEEPSPEED")
 CMD+=("${EXTRA[@]}")
 WORKDIR=$MINICPMV_DIR/finetune
 
@@ -142,7 +147,7 @@ fail() { echo "finetune_lora.sh: $*" >&2; exit 1; }
 for f in "$DATA" "$EVAL_DATA"; do
   [ -f "$f" ] || fail "$f not found: make it with datasets/scripts/generate_json_datasets.sh (or set DATA / EVAL_DATA)"
 done
-[ -f "$DEEPSPEED" ] || fail "DeepSpeed config $DEEPSPEED not found (set DEEPSPEED)"
+[ "$DEEPSPEED" = none ] || [ -f "$DEEPSPEED" ] || fail "DeepSpeed config $DEEPSPEED not found (set DEEPSPEED, or none to train without DeepSpeed)"
 mkdir -p "$OUTPUT_DIR"
 # The run directory says how to use it: base model and the prompt the training data asked with.
 "$(dirname "$TORCHRUN")/python" -m subtitle_vlm.engines.upstream_run minicpmv "$OUTPUT_DIR" "$MODEL" "$DATA" \

@@ -12,14 +12,18 @@
 #   DATA_DIR <project>/data/json (what datasets/scripts/generate_json_datasets.sh writes)
 #   DATA $DATA_DIR/tinyllava/train.json  IMAGE_FOLDER image_folder of $DATA's info.json (else <project>/data/synth)
 #   OUTPUT_DIR <project>/runs/tinyllava_lora  RUN_NAME tinyllava-phi2-siglip-subtitle-lora
-#   DEEPSPEED <clone>/scripts/zero2.json  CONV_VERSION phi  MM_VISION_SELECT_LAYER -2  IMAGE_ASPECT_RATIO square
-#   PRECISION fp16 (fp16 | bf16)  TRAINING_RECIPE lora  TUNE_TYPE_LLM lora  TUNE_TYPE_VISION_TOWER frozen
+#   DEEPSPEED <clone>/scripts/zero2.json (none: plain Trainer, no DeepSpeed)  CONV_VERSION phi  MM_VISION_SELECT_LAYER -2  IMAGE_ASPECT_RATIO square
+#   PRECISION fp16 (fp16 | bf16 | fp32; fp32 for a CPU)  TRAINING_RECIPE lora  TUNE_TYPE_LLM lora  TUNE_TYPE_VISION_TOWER frozen
 #   TUNE_VISION_TOWER_FROM_LAYER 0  TUNE_TYPE_CONNECTOR full  LORA_R 128  LORA_ALPHA 256
 #   EPOCHS 10  BATCH_SIZE 4  EVAL_BATCH_SIZE 4  GRAD_ACC 1  SAVE_STEPS 50000  SAVE_TOTAL_LIMIT 1  LR 1e-4
 #   WEIGHT_DECAY 0.  WARMUP_RATIO 0.03  LR_SCHEDULER cosine  LOGGING_STEPS 1  TF32 False
 #   MODEL_MAX_LENGTH 3072  GRADIENT_CHECKPOINTING True  DATALOADER_NUM_WORKERS 8  LAZY_PREPROCESS True
 #   REPORT_TO tensorboard  TOKENIZER_USE_FAST False  GROUP_BY_MODALITY_LENGTH False
 #   TINYLLAVA_DIR <project>/third_party/TinyLLaVA_Factory  DEEPSPEED_LAUNCHER <project>/.venv-tinyllava/bin/deepspeed
+#   LAUNCHER deepspeed (deepspeed: upstream's launcher on the GPUS ids | torchrun: one process per GPUS id,
+#     started by the torchrun beside DEEPSPEED_LAUNCHER; the deepspeed launcher counts GPUs and stops without them)
+# On a machine without GPUs (a smoke test of the real code): LAUNCHER torchrun, PRECISION fp32, DEEPSPEED none;
+# the pinned DeepSpeed 0.14 has no CPU path without Intel's extension packages, so the Trainer runs without it.
 # --dry-run prints the exact command (absolute paths) and changes nothing. A real run also writes
 # $OUTPUT_DIR/run_config.json (base model, prompt of the training data) for the tinyllava engine.
 set -euo pipefail
@@ -40,7 +44,7 @@ MM_VISION_SELECT_LAYER IMAGE_ASPECT_RATIO PRECISION TRAINING_RECIPE TUNE_TYPE_LL
 TUNE_VISION_TOWER_FROM_LAYER TUNE_TYPE_CONNECTOR LORA_R LORA_ALPHA EPOCHS BATCH_SIZE EVAL_BATCH_SIZE GRAD_ACC
 SAVE_STEPS SAVE_TOTAL_LIMIT LR WEIGHT_DECAY WARMUP_RATIO LR_SCHEDULER LOGGING_STEPS TF32 MODEL_MAX_LENGTH
 GRADIENT_CHECKPOINTING DATALOADER_NUM_WORKERS LAZY_PREPROCESS REPORT_TO TOKENIZER_USE_FAST
-GROUP_BY_MODALITY_LENGTH TINYLLAVA_DIR DEEPSPEED_LAUNCHER PROJECT_ROOT"
+GROUP_BY_MODALITY_LENGTH TINYLLAVA_DIR DEEPSPEED_LAUNCHER LAUNCHER PROJECT_ROOT"
 
 DRY=0; EXTRA=()
 while [ $# -gt 0 ]; do
@@ -90,7 +94,8 @@ fi
 IMAGE_FOLDER=$(abspath "$IMAGE_FOLDER")
 OUTPUT_DIR=$(abspath "${OUTPUT_DIR:-$PROJECT_ROOT/runs/tinyllava_lora}")
 RUN_NAME=${RUN_NAME:-tinyllava-phi2-siglip-subtitle-lora}
-DEEPSPEED=$(abspath "${DEEPSPEED:-$TINYLLAVA_DIR/scripts/zero2.json}")
+DEEPSPEED=${DEEPSPEED:-$TINYLLAVA_DIR/scripts/zero2.json}
+[ "$DEEPSPEED" = none ] || DEEPSPEED=$(abspath "$DEEPSPEED")
 CONV_VERSION=${CONV_VERSION:-phi}; MM_VISION_SELECT_LAYER=${MM_VISION_SELECT_LAYER:--2}
 IMAGE_ASPECT_RATIO=${IMAGE_ASPECT_RATIO:-square}; PRECISION=${PRECISION:-fp16}
 TRAINING_RECIPE=${TRAINING_RECIPE:-lora}; TUNE_TYPE_LLM=${TUNE_TYPE_LLM:-lora}
@@ -104,17 +109,27 @@ GRADIENT_CHECKPOINTING=${GRADIENT_CHECKPOINTING:-True}; DATALOADER_NUM_WORKERS=$
 LAZY_PREPROCESS=${LAZY_PREPROCESS:-True}; REPORT_TO=${REPORT_TO:-tensorboard}
 TOKENIZER_USE_FAST=${TOKENIZER_USE_FAST:-False}; GROUP_BY_MODALITY_LENGTH=${GROUP_BY_MODALITY_LENGTH:-False}
 DEEPSPEED_LAUNCHER=${DEEPSPEED_LAUNCHER:-$PROJECT_ROOT/.venv-tinyllava/bin/deepspeed}
+LAUNCHER=${LAUNCHER:-deepspeed}
 # A local model folder becomes absolute (the command runs elsewhere); anything else is a hub id.
 if [ -e "$MODEL" ]; then MODEL=$(abspath "$MODEL"); fi
 
 case "$PRECISION" in
   fp16) FP16=True; BF16=False ;;
   bf16) FP16=False; BF16=True ;;
-  *) echo "custom_finetune.sh: PRECISION must be fp16 or bf16, got $PRECISION" >&2; exit 2 ;;
+  fp32) FP16=False; BF16=False ;;
+  *) echo "custom_finetune.sh: PRECISION must be fp16, bf16 or fp32, got $PRECISION" >&2; exit 2 ;;
+esac
+case "$LAUNCHER" in
+  deepspeed) START=("$DEEPSPEED_LAUNCHER" --include "localhost:$GPUS" --master_port "$MASTER_PORT") ;;
+  torchrun)
+    NPROC=$(awk -F, '{print NF}' <<<"$GPUS")
+    START=("$(dirname "$DEEPSPEED_LAUNCHER")/torchrun" --nproc_per_node "$NPROC" --master_port "$MASTER_PORT") ;;
+  *) echo "custom_finetune.sh: LAUNCHER must be deepspeed or torchrun, got $LAUNCHER" >&2; exit 2 ;;
 esac
 
-CMD=("$DEEPSPEED_LAUNCHER" --include "localhost:$GPUS" --master_port "$MASTER_PORT" tinyllava/train/custom_finetune.py
-  --deepspeed "$DEEPSPEED" --data_path "$DATA" --image_folder "$IMAGE_FOLDER"
+CMD=("${START[@]}" tinyllava/train/custom_finetune.py)
+[ "$DEEPSPEED" = none ] || CMD+=(--deepspeed "$DEEPSPEED")
+CMD+=(--data_path "$DATA" --image_folder "$IMAGE_FOLDER"
   --is_multimodal True --conv_version "$CONV_VERSION" --mm_vision_select_layer "$MM_VISION_SELECT_LAYER"
   --image_aspect_ratio "$IMAGE_ASPECT_RATIO" --fp16 "$FP16" --bf16 "$BF16"
   --training_recipe "$TRAINING_RECIPE" --tune_type_llm "$TUNE_TYPE_LLM"
@@ -140,10 +155,10 @@ fi
 
 fail() { echo "custom_finetune.sh: $*" >&2; exit 1; }
 [ -f "$TINYLLAVA_DIR/tinyllava/train/custom_finetune.py" ] || fail "$TINYLLAVA_DIR is not a TinyLLaVA_Factory clone: run ./setup_envs.sh --tinyllava (or set TINYLLAVA_DIR)"
-[ -x "$DEEPSPEED_LAUNCHER" ] || fail "$DEEPSPEED_LAUNCHER not found: run ./setup_envs.sh --tinyllava (or set DEEPSPEED_LAUNCHER)"
+[ -x "${START[0]}" ] || fail "${START[0]} not found: run ./setup_envs.sh --tinyllava (or set DEEPSPEED_LAUNCHER)"
 [ -f "$DATA" ] || fail "$DATA not found: make it with datasets/scripts/generate_json_datasets.sh (or set DATA)"
 [ -d "$IMAGE_FOLDER" ] || fail "image folder $IMAGE_FOLDER not found (set IMAGE_FOLDER to the folder the image paths in $DATA start from)"
-[ -f "$DEEPSPEED" ] || fail "DeepSpeed config $DEEPSPEED not found (set DEEPSPEED)"
+[ "$DEEPSPEED" = none ] || [ -f "$DEEPSPEED" ] || fail "DeepSpeed config $DEEPSPEED not found (set DEEPSPEED, or none to train without DeepSpeed)"
 mkdir -p "$OUTPUT_DIR"
 # The run directory says how to use it: base model and the prompt the training data asked with.
 "$(dirname "$DEEPSPEED_LAUNCHER")/python" -m subtitle_vlm.engines.upstream_run tinyllava "$OUTPUT_DIR" "$MODEL" "$DATA" \
