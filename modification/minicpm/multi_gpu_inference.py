@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import sys
 
-from subtitle_vlm.engines.upstream_predict import run_script
+from subtitle_vlm.upstream_cli import run_script
 
 DEFAULTS = {"engine": "minicpmv", "device_map": "auto", "dtype": "float16", "batch_size": 1}
 

@@ -9,6 +9,10 @@
 Field names map to flags (``max_len`` -> ``--max-len`` and ``--max_len``). Keys in the file that no field
 declares are errors, and so are unknown flags. ``save_config`` writes the resolved values beside an output.
 The trainer uses ``transformers.HfArgumentParser`` with the same rules (see ``train.train_config``).
+
+``is_given(cfg, name)`` says whether the user set an option (flag or file) rather than leaving its default,
+so a later stage can let a saved run config fill what the user did not choose. ``coerce_options`` converts a
+free-form mapping (``--engine-options``) to a dataclass's field types with the same rules as a config file.
 """
 
 from __future__ import annotations
@@ -108,6 +112,23 @@ def _hints(cls) -> dict:
     return typing.get_type_hints(cls)
 
 
+def coerce_options(cls, options: dict, source: str = "options") -> tuple[dict, dict]:
+    """Split ``options`` into (values for ``cls``'s fields, converted like config-file values; the rest).
+
+    Keys may use dashes for underscores. Bad values raise InputError naming ``source`` and the key.
+    """
+    hints = _hints(cls)
+    names = {f.name for f in dataclasses.fields(cls) if f.init}
+    mine, rest = {}, {}
+    for key, value in options.items():
+        name = str(key).replace("-", "_")
+        if name in names:
+            mine[name] = _coerce(name, hints[name], value, source)
+        else:
+            rest[key] = value
+    return mine, rest
+
+
 def add_dataclass_arguments(parser: argparse.ArgumentParser, cls) -> None:
     """Add one flag per field; defaults are SUPPRESSed so we can tell what the user set."""
     hints = _hints(cls)
@@ -168,10 +189,33 @@ def build_config(cls: type[T], cli_values: dict, config_file: str | Path | None 
     if missing:
         raise InputError(f"missing required option(s): {', '.join('--' + m.replace('_', '-') for m in missing)}")
     cfg = cls(**values)
+    # Remember what the user chose (file or flags), so a default can be told from an explicit equal value.
+    object.__setattr__(cfg, _GIVEN_ATTR, frozenset(values))
     post = getattr(cfg, "validate", None)
     if callable(post):
         post()
     return cfg
+
+
+_GIVEN_ATTR = "_given_options"
+
+
+def is_given(cfg, name: str) -> bool:
+    """Whether the user set option ``name`` of ``cfg``.
+
+    For a config built by ``build_config`` (flags, ``--config`` file) this is exact. A dataclass built in
+    code (tests, the video command's engine config) has no such record: there a value other than the
+    field's default counts as given.
+    """
+    given = getattr(cfg, _GIVEN_ATTR, None)
+    if given is not None:
+        return name in given
+    value = getattr(cfg, name, None)
+    fields = {f.name: f for f in dataclasses.fields(cfg)} if dataclasses.is_dataclass(cfg) else {}
+    f = fields.get(name)
+    if f is None or f.default is dataclasses.MISSING:
+        return value is not None
+    return value != f.default
 
 
 class ArgumentParser(argparse.ArgumentParser):

@@ -5,6 +5,9 @@ A crop spec is a string saved in the run config:
     "bottom=0.33"      the bottom third of the frame
     "box=x0,y0,x1,y1"  a fixed box in fractions of width/height
     "auto"             the box the PP-OCR subtitle selector finds (needs the ppocr extra; see engines.ppocr)
+
+``crop_or_none`` is the one place that decides whether a spec crops at all ("", "none", "full" and None do
+not); training, merge, every engine and the predict loop ask it rather than keep their own word lists.
 """
 
 from __future__ import annotations
@@ -50,6 +53,18 @@ def parse_crop(spec: str | None) -> CropSpec:
     except ValueError:
         pass
     raise InputError(f"bad crop {spec!r}: use none, auto, bottom=FRACTION (0-1] or box=x0,y0,x1,y1 in fractions")
+
+
+def crop_or_none(spec: str | CropSpec | None) -> str | None:
+    """The spec as given when it crops (``auto`` included), None when it means the whole frame.
+
+    A bad spec raises the same error as ``parse_crop``, so a typo is caught when the setting is resolved,
+    not when the first frame is read.
+    """
+    cs = spec if isinstance(spec, CropSpec) else parse_crop(spec)
+    if cs.kind == "none":
+        return None
+    return str(spec).strip()
 
 
 def crop_image(image, spec: str | CropSpec | None):

@@ -1,6 +1,9 @@
 """The shared body of the upstream inference scripts (modification/minicpm/{multi_gpu,cpu}_inference.py,
 modification/tinyllava/inference.py): every ``subtitle-vlm predict`` option, the script's own defaults and
 extra flags on top, then the predict loop (Kaggle CSV, resumable, progress bar, summary).
+
+An entry point like ``cli``: it sits above every stage (it wires predict and the engines), so no stage
+imports it.
 """
 
 from __future__ import annotations

@@ -87,7 +87,7 @@ def test_load_tinyllava_merges_factory_run_offline(tmp_path, monkeypatch):
 
     monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", classmethod(fake_model))
     monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", classmethod(fake_tok))
-    model, tok, report = load_tinyllava(str(base_dir), str(run), device="cpu")
+    model, tok, report = load_tinyllava(str(base_dir), str(run), device="cpu", trust_remote_code=True)
     assert os.environ["HF_HUB_OFFLINE"] == "1" and hub_consts.HF_HUB_OFFLINE is True
     assert tok == "TOK" and seen["tok"][1]["use_fast"] is False and seen["tok"][1]["model_max_length"] == 3072
     assert seen["model"][1]["trust_remote_code"] is True and seen["model"][1]["torch_dtype"] == torch.float32

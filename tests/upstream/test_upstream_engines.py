@@ -42,9 +42,11 @@ def fake_minicpmv(monkeypatch):
     """Replaces the weight loading only; from_config, the engine and the loop are the real ones."""
     state = {"model": FakeMiniCPMV(), "args": None}
 
-    def fake_load(model_path, adapter=None, device="auto", dtype="auto", device_map=None, max_memory=None):
+    def fake_load(model_path, adapter=None, device="auto", dtype="auto", device_map=None, max_memory=None,
+                  trust_remote_code=False):
         state["args"] = dict(model_path=model_path, adapter=adapter, device=device, dtype=dtype,
                              device_map=device_map, max_memory=max_memory)
+        state["trust"] = trust_remote_code
         return state["model"], "TOKENIZER", adapter
 
     monkeypatch.setattr("subtitle_vlm.engines.minicpmv.load_minicpmv", fake_load)
@@ -58,7 +60,7 @@ def test_minicpmv_predicts_the_csv_with_run_config_prompt(tmp_path, fake_minicpm
     ckpt.mkdir()
     out = tmp_path / "pred.csv"
     cfg = PredictConfig(input=str(tmp_path / "frames"), out=str(out), engine="minicpmv", adapter=str(ckpt),
-                        max_new_tokens=48)
+                        max_new_tokens=48, trust_remote_code=True)
     summary = run_predict(cfg, progress=False)
     assert summary.read == 12
     got = read_csv_predictions(out)
@@ -77,8 +79,8 @@ def test_minicpmv_flags_win_and_crop_is_applied(tmp_path, fake_minicpmv):
     make_frames(tmp_path / "frames", 4)
     model = _run_dir(tmp_path / "merged", "run-config prompt", crop="bottom=0.5")
     out = tmp_path / "pred.csv"
-    run_predict(PredictConfig(input=str(tmp_path / "frames"), out=str(out), engine="minicpmv", model=str(model)),
-                progress=False)
+    run_predict(PredictConfig(input=str(tmp_path / "frames"), out=str(out), engine="minicpmv", model=str(model),
+                              trust_remote_code=True), progress=False)
     # The crop keeps the bottom half, whose pixels carry index + 1.
     assert list(read_csv_predictions(out).values()) == [TEXTS[i + 1] for i in range(4)]
     assert fake_minicpmv["model"].calls[0]["size"] == (64, 18)
@@ -87,7 +89,7 @@ def test_minicpmv_flags_win_and_crop_is_applied(tmp_path, fake_minicpmv):
     fake_minicpmv["model"] = FakeMiniCPMV()
     out2 = tmp_path / "pred2.csv"
     run_predict(PredictConfig(input=str(tmp_path / "frames"), out=str(out2), engine="minicpmv", model=str(model),
-                              prompt="flag prompt", crop="none"), progress=False)
+                              prompt="flag prompt", crop="none", trust_remote_code=True), progress=False)
     assert list(read_csv_predictions(out2).values()) == TEXTS[:4]
     assert fake_minicpmv["model"].calls[0]["msgs"][0]["content"] == "flag prompt"
 
@@ -96,7 +98,8 @@ def test_minicpmv_default_prompt_without_run_config(tmp_path, fake_minicpmv):
     from subtitle_vlm.data.prompts import DEFAULT_PROMPT
 
     make_frames(tmp_path / "frames", 1)
-    engine = load_engine("minicpmv", PredictConfig(input=str(tmp_path / "frames"), engine="minicpmv"))
+    engine = load_engine("minicpmv", PredictConfig(input=str(tmp_path / "frames"), engine="minicpmv",
+                                                   trust_remote_code=True))
     assert engine.prompt == DEFAULT_PROMPT and engine.crop is None
     assert fake_minicpmv["args"]["model_path"] == "openbmb/MiniCPM-Llama3-V-2_5"
     assert engine.describe()["prompt"] == DEFAULT_PROMPT
@@ -105,7 +108,9 @@ def test_minicpmv_default_prompt_without_run_config(tmp_path, fake_minicpmv):
 def test_minicpmv_resumes_after_interruption(tmp_path, fake_minicpmv):
     make_frames(tmp_path / "frames", 7)
     out = tmp_path / "pred.csv"
-    cfg = PredictConfig(input=str(tmp_path / "frames"), out=str(out), engine="minicpmv", model=str(tmp_path))
+    (tmp_path / "model").mkdir()
+    cfg = PredictConfig(input=str(tmp_path / "frames"), out=str(out), engine="minicpmv",
+                        model=str(tmp_path / "model"), trust_remote_code=True)
     fake_minicpmv["model"] = FakeMiniCPMV(fail_after=3)
     with pytest.raises(KeyboardInterrupt):
         run_predict(cfg, progress=False)
@@ -123,8 +128,9 @@ def test_minicpmv_resumes_after_interruption(tmp_path, fake_minicpmv):
 def fake_tinyllava(monkeypatch):
     state = {"model": FakeTinyLLaVA(), "args": None}
 
-    def fake_load(model_path, adapter=None, device="auto", dtype="auto"):
+    def fake_load(model_path, adapter=None, device="auto", dtype="auto", trust_remote_code=False):
         state["args"] = dict(model_path=model_path, adapter=adapter, device=device, dtype=dtype)
+        state["trust"] = trust_remote_code
         return state["model"], "TOK", {"model": model_path, "adapter": adapter, "parts": []}
 
     monkeypatch.setattr("subtitle_vlm.engines.tinyllava.load_tinyllava", fake_load)
@@ -138,7 +144,7 @@ def test_tinyllava_engine_through_the_inference_script(tmp_path, fake_tinyllava)
     (tmp_path / "sub").mkdir()
     script = _script("modification/tinyllava/inference.py")
     rc = script.main(["--model", str(tmp_path / "base"), "--adapter", str(run), "--input", str(tmp_path / "frames"),
-                      "--out", str(out), "--device", "cpu", "--no-progress"])
+                      "--out", str(out), "--device", "cpu", "--no-progress", "--trust-remote-code"])
     assert rc == 0
     got = read_csv_predictions(out)
     assert list(got) == ids and list(got.values()) == TEXTS[:5]
@@ -152,7 +158,7 @@ def test_tinyllava_engine_through_the_inference_script(tmp_path, fake_tinyllava)
 
 def test_minicpmv_inference_scripts_defaults_and_overrides():
     mg = _script("modification/minicpm/multi_gpu_inference.py")
-    from subtitle_vlm.engines.upstream_predict import build_predict_config
+    from subtitle_vlm.upstream_cli import build_predict_config
 
     cfg, _, _ = build_predict_config(["--input", "x", "--model", "m"], "", mg.DEFAULTS, mg.add_args, mg.adjust)
     assert (cfg.engine, cfg.device_map, cfg.max_memory, cfg.dtype) == ("minicpmv", "auto", "0=10GiB,1=10GiB", "float16")
@@ -178,9 +184,10 @@ def test_cpu_inference_script_writes_the_csv(tmp_path, fake_minicpmv):
     make_frames(tmp_path / "frames", 3)
     out = tmp_path / "pred.csv"
     summary_json = tmp_path / "summary.json"
+    (tmp_path / "model").mkdir()
     rc = _script("modification/minicpm/cpu_inference.py").main(
-        ["--model", str(tmp_path), "--input", str(tmp_path / "frames"), "--out", str(out), "--no-progress",
-         "--summary-json", str(summary_json)])
+        ["--model", str(tmp_path / "model"), "--input", str(tmp_path / "frames"), "--out", str(out), "--no-progress",
+         "--summary-json", str(summary_json), "--trust-remote-code"])
     assert rc == 0
     assert list(read_csv_predictions(out).values()) == TEXTS[:3]
     assert fake_minicpmv["args"]["device"] == "cpu" and fake_minicpmv["args"]["dtype"] == "float32"
@@ -212,7 +219,99 @@ def test_engines_import_without_torch():
 
     code = ("import sys; import subtitle_vlm.engines.minicpmv, subtitle_vlm.engines.tinyllava, "
             "subtitle_vlm.engines.minicpmv_lora, subtitle_vlm.engines.upstream_run, "
-            "subtitle_vlm.engines.upstream_predict; "
+            "subtitle_vlm.upstream_cli; "
             "print(sorted(m for m in ('torch', 'transformers', 'peft') if m in sys.modules))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert r.stdout.strip() == "[]"
+
+
+# ------------------------------------------------------------ settings: flags > run config > defaults
+def _cli_config(argv: list[str]) -> PredictConfig:
+    """A PredictConfig parsed the way `subtitle-vlm predict` parses its flags (so it knows what was given)."""
+    from subtitle_vlm.config import build_config, make_parser
+
+    ns = vars(make_parser("predict", cls=PredictConfig).parse_args(argv))
+    return build_config(PredictConfig, ns, ns.pop("config", None))
+
+
+@pytest.mark.parametrize("name", ["minicpmv", "tinyllava"])
+def test_run_config_token_budget_reaches_the_chat_engines(tmp_path, name, fake_minicpmv, fake_tinyllava):
+    make_frames(tmp_path / "frames", 2)
+    run = _run_dir(tmp_path / "run", "只讀底部字幕")
+    rc = json.loads((run / "run_config.json").read_text(encoding="utf-8"))
+    (run / "run_config.json").write_text(json.dumps({**rc, "max_new_tokens": 12}), encoding="utf-8")
+    fake = {"minicpmv": fake_minicpmv, "tinyllava": fake_tinyllava}[name]
+    base = ["--input", str(tmp_path / "frames"), "--engine", name, "--model", str(run), "--trust-remote-code"]
+
+    # The option left at its default: the run config's budget is used (it used to be hidden by the default).
+    engine = load_engine(name, _cli_config(base))
+    assert engine.max_new_tokens == 12 and engine.describe()["max_new_tokens"] == 12
+    engine.read([__import__("PIL.Image").Image.new("RGB", (64, 36))])
+    assert fake["model"].calls[-1]["max_new_tokens"] == 12
+    # Given by the user, even equal to the default, the flag wins.
+    assert load_engine(name, _cli_config(base + ["--max-new-tokens", "64"])).max_new_tokens == 64
+    assert load_engine(name, _cli_config(base + ["--max-new-tokens", "5"])).max_new_tokens == 5
+    # Neither: the default.
+    plain = _run_dir(tmp_path / "plain", "p")
+    assert load_engine(name, _cli_config(base[:-3] + ["--model", str(plain), "--trust-remote-code"])).max_new_tokens == 64
+
+
+# ------------------------------------------------------------ trust_remote_code means the same everywhere
+def _remote_code_model(folder: Path) -> Path:
+    """A model folder whose configuration module, once imported, leaves a file behind."""
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps({
+        "model_type": "leaky_vlm",
+        "auto_map": {"AutoConfig": "configuration_leaky.LeakyConfig", "AutoModel": "configuration_leaky.LeakyModel",
+                     "AutoModelForCausalLM": "configuration_leaky.LeakyModel"}}), encoding="utf-8")
+    (folder / "tokenizer_config.json").write_text(json.dumps(
+        {"auto_map": {"AutoTokenizer": ["configuration_leaky.LeakyTokenizer", None]}}), encoding="utf-8")
+    # transformers imports a copy of the module from its own cache, so the marker path is spelled out.
+    (folder / "configuration_leaky.py").write_text(
+        f"from pathlib import Path\nPath({str(folder / 'CODE_RAN')!r}).write_text('yes')\n"
+        "from transformers import PretrainedConfig\n\n\nclass LeakyConfig(PretrainedConfig):\n"
+        "    model_type = 'leaky_vlm'\n", encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize("name", ["minicpmv", "tinyllava"])
+def test_chat_engines_run_no_model_code_without_trust_remote_code(tmp_path, name):
+    pytest.importorskip("transformers")
+    from subtitle_vlm.io import InputError
+
+    model = _remote_code_model(tmp_path / "model")
+    # A run config recording that the model needs its own code does not allow it either.
+    (model / "run_config.json").write_text(json.dumps({"trust_remote_code": True}), encoding="utf-8")
+    make_frames(tmp_path / "frames", 1)
+    for cfg in (PredictConfig(input=str(tmp_path / "frames"), engine=name, model=str(model), device="cpu"),
+                _cli_config(["--input", str(tmp_path / "frames"), "--engine", name, "--model", str(model),
+                             "--no-trust-remote-code"])):
+        with pytest.raises(InputError, match="--trust-remote-code"):
+            load_engine(name, cfg)
+        assert not (model / "CODE_RAN").exists()
+    # The loaders themselves refuse too when called without the flag.
+    from subtitle_vlm.engines.minicpmv import load_minicpmv
+    from subtitle_vlm.engines.tinyllava import load_tinyllava
+
+    loader = {"minicpmv": load_minicpmv, "tinyllava": load_tinyllava}[name]
+    with pytest.raises(InputError, match="--trust-remote-code"):
+        loader(str(model), device="cpu")
+    assert not (model / "CODE_RAN").exists()
+    # Allowed, the model's code runs (the stand-in is no real model, so loading fails after that).
+    with pytest.raises(Exception):
+        load_engine(name, PredictConfig(input=str(tmp_path / "frames"), engine=name, model=str(model), device="cpu",
+                                        trust_remote_code=True))
+    assert (model / "CODE_RAN").exists()
+
+
+def test_predict_command_names_the_flag_and_runs_no_model_code(tmp_path):
+    import subprocess
+
+    model = _remote_code_model(tmp_path / "model")
+    make_frames(tmp_path / "frames", 1)
+    r = subprocess.run([sys.executable, "-m", "subtitle_vlm", "predict", "--engine", "minicpmv", "--model", str(model),
+                        "--input", str(tmp_path / "frames"), "--out", str(tmp_path / "p.csv"), "--no-progress"],
+                       capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert "--trust-remote-code" in r.stderr.strip().splitlines()[-1]
+    assert not (model / "CODE_RAN").exists() and not (tmp_path / "p.csv").exists()

@@ -15,7 +15,8 @@ class Engine:
 
     name: ClassVar[str] = "base"
     batch_size: int = 1
-    # Crop spec (see subtitle_vlm.crop) the loop applies before read(); engines that crop themselves keep None.
+    # Crop spec the loop applies before read() (model engines take it from engines.settings; None: the whole
+    # frame, as for engines that find the subtitle themselves).
     crop: str | None = None
 
     @classmethod
@@ -43,14 +44,25 @@ class ChatModelEngine(Engine):
 
     def __init__(self, model, tokenizer, prompt: str, max_new_tokens: int = 64, crop: str | None = None,
                  info: dict | None = None):
+        from subtitle_vlm.crop import crop_or_none
+
         self.model = model
         self.tokenizer = tokenizer
         self.prompt = prompt
         self.max_new_tokens = max_new_tokens
         self.batch_size = 1  # chat() takes one image
-        self.crop = crop
+        self.crop = crop_or_none(crop)
         self.info = dict(info or {})
 
     def describe(self) -> dict:
         return {"engine": self.name, "prompt": self.prompt, "crop": self.crop or "none",
                 "decoding": self.decoding, "max_new_tokens": self.max_new_tokens, **self.info}
+
+
+def seed_everything(seed: int) -> None:
+    """Seed torch when it is there (decoding is deterministic; this fixes anything else model code draws)."""
+    try:
+        import torch
+    except ImportError:
+        return
+    torch.manual_seed(seed)

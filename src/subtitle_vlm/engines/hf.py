@@ -2,7 +2,8 @@
 
     subtitle-vlm predict --engine hf --model runs/tiny/merged --input frames/ --out pred.csv --batch-size 8
 
-Prompt, crop and generation budget come from the run's ``run_config.json`` (``--prompt`` / ``--crop`` win).
+Prompt, crop and generation budget come from the run's ``run_config.json``; ``--prompt``, ``--crop`` and
+``--max-new-tokens`` win (see ``engines.settings``).
 Generation is greedy and batched; prompts are padded on the left so each row's answer starts at the same
 column and can be cut off cleanly. Devices: ``--device cpu|cuda|cuda:N``; ``--device-map auto`` with
 ``--max-memory 0=20GiB,1=20GiB,cpu=64GiB`` splits a model over GPUs and offloads the rest to CPU memory.
@@ -14,20 +15,10 @@ import logging
 import tempfile
 from typing import Any, ClassVar
 
+from subtitle_vlm.crop import crop_or_none
 from subtitle_vlm.engines.base import Engine
-from subtitle_vlm.io import InputError
 
 log = logging.getLogger(__name__)
-
-PREDICT_MAX_NEW_TOKENS_DEFAULT = 64  # PredictConfig's default: when unchanged, the run config's value wins
-
-
-def default_prompt() -> str:
-    try:
-        from subtitle_vlm.data.prompts import DEFAULT_PROMPT
-    except ImportError:
-        DEFAULT_PROMPT = ""
-    return DEFAULT_PROMPT
 
 
 def clean_answer(text: str) -> str:
@@ -43,7 +34,7 @@ class HFEngine(Engine):
         self.model = model
         self.processor = processor
         self.prompt = prompt
-        self.crop = None if (crop or "none").lower() in ("", "none", "full") else crop
+        self.crop = crop_or_none(crop)
         self.max_new_tokens = max_new_tokens
         self.batch_size = batch_size
         self.info = info or {}
@@ -59,22 +50,17 @@ class HFEngine(Engine):
     def from_config(cls, cfg) -> "HFEngine":
         import torch
 
+        from subtitle_vlm.engines.settings import resolve_settings
         from subtitle_vlm.merge.load import (input_device, load_model, load_processor, pick_dtype, resolve_device,
                                              resolve_sources)
 
         torch.manual_seed(getattr(cfg, "seed", 0))
         src = resolve_sources(cfg.model, getattr(cfg, "adapter", None))
-        rc = src.run_config
-        prompt = cfg.prompt if cfg.prompt is not None else rc.get("prompt") or default_prompt()
-        if not prompt:
-            raise InputError(f"{cfg.model}: no prompt in its run_config.json; pass --prompt")
+        settings = resolve_settings(cfg)
         # "auto" is resolved per frame by the predict loop (PP-OCR's subtitle box).
-        crop = cfg.crop if cfg.crop is not None else rc.get("crop")
-        max_new = cfg.max_new_tokens
-        if max_new == PREDICT_MAX_NEW_TOKENS_DEFAULT and rc.get("max_new_tokens"):
-            max_new = int(rc["max_new_tokens"])
-        trust = bool(cfg.trust_remote_code)
-        if rc.get("trust_remote_code") and not trust:
+        prompt, crop, max_new = settings.prompt, settings.crop, settings.max_new_tokens
+        trust = settings.trust_remote_code
+        if settings.run_config.get("trust_remote_code") and not trust:
             log.warning("the run config says this model was trained with trust_remote_code; pass "
                         "--trust-remote-code if loading fails")
         device = "cpu" if cfg.device_map else resolve_device(cfg.device)
@@ -152,4 +138,4 @@ class HFEngine(Engine):
             self._offload_dir = None
 
 
-__all__ = ["HFEngine", "clean_answer", "default_prompt"]
+__all__ = ["HFEngine", "clean_answer"]

@@ -1,10 +1,11 @@
 """The ``minicpmv`` engine: MiniCPM-Llama3-V-2_5 (or a fine-tune of it) through the model's own ``chat()``.
 
-    subtitle-vlm predict --engine minicpmv --model runs/minicpmv_lora/merged-checkpoint-500 --input test/ --out pred.csv
+    subtitle-vlm predict --engine minicpmv --model runs/minicpmv_lora/merged-checkpoint-500 --input test/ --out pred.csv --trust-remote-code
     subtitle-vlm predict --engine minicpmv --model openbmb/MiniCPM-Llama3-V-2_5 --adapter runs/minicpmv_lora/checkpoint-500 ...
     subtitle-vlm predict --engine minicpmv --model M --device-map auto --max-memory 0=10GiB,1=10GiB   # split over 2 GPUs
 
-Runs in ``.venv-minicpmv`` (transformers 4.40: the model's remote code does not load on 5.x). Decoding is
+Runs in ``.venv-minicpmv`` (transformers 4.40: the model's remote code does not load on 5.x). The model is
+its own Python code, so it loads only with ``--trust-remote-code``. Decoding is
 deterministic: ``chat(..., sampling=False)`` is beam search (3 beams, repetition penalty 1.2). The prompt is,
 first found: ``--prompt``, the run config of the adapter / model folder, the default prompt. ``--adapter``
 takes a ``checkpoint-N`` (or a run's output_dir) and merges it on load (see ``minicpmv_lora``).
@@ -38,15 +39,15 @@ def parse_max_memory(spec: str | None) -> dict | None:
     return out
 
 
-def split_device_map(model_path: str, max_memory: dict | None, dtype) -> dict:
+def split_device_map(model_path: str, max_memory: dict | None, dtype, trust_remote_code: bool = False) -> dict:
     """A device map that splits the model over the GPUs in ``max_memory`` (or all visible ones)."""
     import torch
     from accelerate import infer_auto_device_map, init_empty_weights
     from transformers import AutoConfig, AutoModel
 
-    config = AutoConfig.from_pretrained(model_path, trust_remote_code=True)
+    config = AutoConfig.from_pretrained(model_path, trust_remote_code=trust_remote_code)
     with init_empty_weights():
-        empty = AutoModel.from_config(config, torch_dtype=dtype, trust_remote_code=True)
+        empty = AutoModel.from_config(config, torch_dtype=dtype, trust_remote_code=trust_remote_code)
     if max_memory is None:
         n = torch.cuda.device_count()
         if n == 0:
@@ -77,21 +78,36 @@ def _device(name: str) -> str:
 
 
 def load_minicpmv(model_path: str, adapter: str | None = None, device: str = "auto", dtype: str = "auto",
-                  device_map: str | None = None, max_memory: str | None = None):
-    """(model, tokenizer, adapter_used) ready for ``chat``; the adapter (if any) merged in."""
+                  device_map: str | None = None, max_memory: str | None = None, trust_remote_code: bool = False):
+    """(model, tokenizer, adapter_used) ready for ``chat``; the adapter (if any) merged in.
+
+    The model's code (``modeling_minicpmv.py`` ...) ships with the model, so loading needs
+    ``trust_remote_code``; without it nothing of the folder runs and InputError says which flag allows it.
+    """
+    from subtitle_vlm.merge.load import refuses_remote_code, remote_code_error
+
+    try:
+        return _load_minicpmv(model_path, adapter, device, dtype, device_map, max_memory, trust_remote_code)
+    except ValueError as e:
+        if refuses_remote_code(e) and not trust_remote_code:
+            raise remote_code_error(model_path) from None
+        raise
+
+
+def _load_minicpmv(model_path, adapter, device, dtype, device_map, max_memory, trust: bool):
     from transformers import AutoModel, AutoTokenizer
 
     device = _device(device)
     torch_dtype = _dtype(dtype, "cuda" if device_map else device)
-    tokenizer = AutoTokenizer.from_pretrained(model_path, trust_remote_code=True)
-    dmap = split_device_map(model_path, parse_max_memory(max_memory), torch_dtype) if device_map else None
+    tokenizer = AutoTokenizer.from_pretrained(model_path, trust_remote_code=trust)
+    dmap = split_device_map(model_path, parse_max_memory(max_memory), torch_dtype, trust) if device_map else None
     used = None
     if adapter:
         from subtitle_vlm.engines.minicpmv_lora import apply_adapter, choose_adapter
 
         choice = choose_adapter(adapter)
         log.info("minicpmv: %s", choice.reason)
-        model = AutoModel.from_pretrained(model_path, trust_remote_code=True, torch_dtype=torch_dtype)
+        model = AutoModel.from_pretrained(model_path, trust_remote_code=trust, torch_dtype=torch_dtype)
         model, _ = apply_adapter(model, choice.path)
         used = str(choice.path)
         if dmap:
@@ -101,9 +117,9 @@ def load_minicpmv(model_path: str, adapter: str | None = None, device: str = "au
         else:
             model = model.to(device)
     elif dmap:
-        model = AutoModel.from_pretrained(model_path, trust_remote_code=True, torch_dtype=torch_dtype, device_map=dmap)
+        model = AutoModel.from_pretrained(model_path, trust_remote_code=trust, torch_dtype=torch_dtype, device_map=dmap)
     else:
-        model = AutoModel.from_pretrained(model_path, trust_remote_code=True, torch_dtype=torch_dtype).to(device)
+        model = AutoModel.from_pretrained(model_path, trust_remote_code=trust, torch_dtype=torch_dtype).to(device)
     model.eval()
     return model, tokenizer, used
 
@@ -114,11 +130,16 @@ class MiniCPMVEngine(ChatModelEngine):
 
     @classmethod
     def from_config(cls, cfg) -> "MiniCPMVEngine":
-        from subtitle_vlm.engines.upstream_run import resolve_chat_settings
+        from subtitle_vlm.engines.base import seed_everything
+        from subtitle_vlm.engines.settings import chat_model_path, require_remote_code, resolve_settings
 
-        model_path, prompt, crop, max_new = resolve_chat_settings(cfg, DEFAULT_MODEL)
-        model, tok, used = load_minicpmv(model_path, cfg.adapter, cfg.device, cfg.dtype, cfg.device_map, cfg.max_memory)
-        return cls(model, tok, prompt, max_new, crop,
+        s = resolve_settings(cfg)
+        model_path = chat_model_path(cfg, s, DEFAULT_MODEL)
+        require_remote_code(s, cls.name, model_path)
+        seed_everything(cfg.seed)
+        model, tok, used = load_minicpmv(model_path, cfg.adapter, cfg.device, cfg.dtype, cfg.device_map, cfg.max_memory,
+                                         trust_remote_code=s.trust_remote_code)
+        return cls(model, tok, s.prompt, s.max_new_tokens, s.crop,
                    {"model": model_path, "adapter": used, "device_map": cfg.device_map, "max_memory": cfg.max_memory})
 
     def read(self, images: list) -> list[str]:

@@ -1,9 +1,10 @@
 """The ``tinyllava`` engine: TinyLLaVA-Phi-2-SigLIP-3.1B plus a TinyLLaVA_Factory LoRA run, through ``chat()``.
 
     subtitle-vlm predict --engine tinyllava --model /models/TinyLLaVA-Phi-2-SigLIP-3.1B --adapter runs/tinyllava_lora \
-        --input test/ --out pred.csv [--device cpu]
+        --input test/ --out pred.csv --trust-remote-code [--device cpu]
 
-Runs in ``.venv-tinyllava``. ``--model`` is the base (the hub model, whose remote code has ``chat()``);
+Runs in ``.venv-tinyllava``, with ``--trust-remote-code`` (the base's ``chat()`` is the model's own code).
+``--model`` is the base (the hub model, whose remote code has ``chat()``);
 ``--adapter`` is the output folder of ``custom_finetune.sh`` with the LoRA recipe: peft adapter files plus the
 full non-LoRA weights under ``language_model/``, ``vision_tower/`` and ``connector/``. Those are loaded into
 the base, the adapter is merged, and each frame goes through ``chat(prompt, tokenizer, image)``, which
@@ -69,21 +70,34 @@ def load_factory_parts(model, run_dir: str | Path) -> list[str]:
     return loaded
 
 
-def load_tinyllava(model_path: str, adapter: str | None = None, device: str = "auto", dtype: str = "auto"):
-    """(model, tokenizer, report): the base with the run's weights and merged adapter, on ``device``."""
+def load_tinyllava(model_path: str, adapter: str | None = None, device: str = "auto", dtype: str = "auto",
+                   trust_remote_code: bool = False):
+    """(model, tokenizer, report): the base with the run's weights and merged adapter, on ``device``.
+
+    The base's ``chat()`` is the model's own code, so loading needs ``trust_remote_code``; without it
+    nothing of the folder runs and InputError says which flag allows it.
+    """
     if Path(model_path).is_dir() and (adapter is None or Path(adapter).is_dir()):
         go_offline()
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from subtitle_vlm.merge.load import refuses_remote_code, remote_code_error
+
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     torch_dtype = torch.float32 if dtype == "auto" else getattr(torch, dtype)
-    model = AutoModelForCausalLM.from_pretrained(model_path, trust_remote_code=True, torch_dtype=torch_dtype)
+    try:
+        model = AutoModelForCausalLM.from_pretrained(model_path, trust_remote_code=trust_remote_code,
+                                                     torch_dtype=torch_dtype)
+    except ValueError as e:
+        if refuses_remote_code(e) and not trust_remote_code:
+            raise remote_code_error(model_path) from None
+        raise
     cfg = model.config
     tokenizer = AutoTokenizer.from_pretrained(
         model_path, use_fast=False, model_max_length=getattr(cfg, "tokenizer_model_max_length", 3072),
-        padding_side=getattr(cfg, "tokenizer_padding_side", "right"))
+        padding_side=getattr(cfg, "tokenizer_padding_side", "right"), trust_remote_code=trust_remote_code)
     report = {"model": model_path, "adapter": None, "parts": []}
     if adapter:
         adir = Path(adapter)
@@ -110,11 +124,16 @@ class TinyLLaVAEngine(ChatModelEngine):
 
     @classmethod
     def from_config(cls, cfg) -> "TinyLLaVAEngine":
-        from subtitle_vlm.engines.upstream_run import resolve_chat_settings
+        from subtitle_vlm.engines.base import seed_everything
+        from subtitle_vlm.engines.settings import chat_model_path, require_remote_code, resolve_settings
 
-        model_path, prompt, crop, max_new = resolve_chat_settings(cfg, DEFAULT_MODEL)
-        model, tok, report = load_tinyllava(model_path, cfg.adapter, cfg.device, cfg.dtype)
-        return cls(model, tok, prompt, max_new, crop, report)
+        s = resolve_settings(cfg)
+        model_path = chat_model_path(cfg, s, DEFAULT_MODEL)
+        require_remote_code(s, cls.name, model_path)
+        seed_everything(cfg.seed)
+        model, tok, report = load_tinyllava(model_path, cfg.adapter, cfg.device, cfg.dtype,
+                                            trust_remote_code=s.trust_remote_code)
+        return cls(model, tok, s.prompt, s.max_new_tokens, s.crop, report)
 
     def read(self, images: list) -> list[str]:
         return [self._chat(im) for im in images]

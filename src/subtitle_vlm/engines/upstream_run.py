@@ -16,7 +16,8 @@ from pathlib import Path
 
 from subtitle_vlm.data.prompts import IMAGE_TOKEN
 from subtitle_vlm.io import InputError
-from subtitle_vlm.train.run_config import load_run_config, save_run_config
+# find_run_config is read from here by modification/minicpm/merge.py; it lives with the run config format.
+from subtitle_vlm.train.run_config import find_run_config, load_run_config, save_run_config
 
 RECIPES = {"minicpmv": "OpenBMB/MiniCPM-V@9bd93a2", "tinyllava": "TinyLLaVA/TinyLLaVA_Factory@6c581c3"}
 # Keys given as key=value that are training settings, not run-config keys of their own.
@@ -79,6 +80,8 @@ def write_run_config(recipe: str, out_dir: str | Path, base_model: str, train_js
         "base_model": base_model,
         "base_model_name": base_model,
         "family": recipe,
+        # A record that these models load only with their own code; the engines still run it only when
+        # the user passes --trust-remote-code.
         "trust_remote_code": True,
         "prompt": prompt_from_training_json(train_json),
         "crop": "none",
@@ -91,52 +94,6 @@ def write_run_config(recipe: str, out_dir: str | Path, base_model: str, train_js
     }
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     return save_run_config(out_dir, cfg)
-
-
-def find_run_config(*folders: str | Path | None) -> dict:
-    """The first run config found in ``folders`` (a ``checkpoint-N`` falls back to its run directory)."""
-    for folder in folders:
-        if not folder or not Path(folder).is_dir():
-            continue
-        folder = Path(folder)
-        cfg = load_run_config(folder)
-        if not cfg and folder.name.startswith("checkpoint-"):
-            cfg = load_run_config(folder.parent)
-        if cfg:
-            return cfg
-    return {}
-
-
-def resolve_prompt_and_crop(cfg, run_cfg: dict) -> tuple[str, str | None]:
-    """--prompt / --crop win, then the run config, then the default prompt and the whole frame."""
-    from subtitle_vlm.data.prompts import DEFAULT_PROMPT
-
-    prompt = cfg.prompt or run_cfg.get("prompt") or DEFAULT_PROMPT
-    crop = cfg.crop if cfg.crop is not None else run_cfg.get("crop")
-    if crop in (None, "", "none", "full"):
-        crop = None
-    return prompt, crop
-
-
-def seed_everything(seed: int) -> None:
-    try:
-        import torch
-    except ImportError:
-        return
-    torch.manual_seed(seed)
-
-
-def resolve_chat_settings(cfg, default_model: str) -> tuple[str, str, str | None, int]:
-    """(model path, prompt, crop, max new tokens) for an upstream chat engine, seeded for determinism.
-
-    An adapter's run config names the base it was trained from; flags win over the run config.
-    """
-    run_cfg = find_run_config(cfg.adapter, cfg.model)
-    model_path = cfg.model or (run_cfg.get("base_model") if cfg.adapter else None) or default_model
-    prompt, crop = resolve_prompt_and_crop(cfg, run_cfg)
-    seed_everything(cfg.seed)
-    max_new = cfg.max_new_tokens or run_cfg.get("max_new_tokens") or 64
-    return model_path, prompt, crop, max_new
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -161,8 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-__all__ = ["prompt_from_training_json", "write_run_config", "find_run_config", "load_run_config",
-           "resolve_prompt_and_crop", "resolve_chat_settings", "seed_everything"]
+__all__ = ["prompt_from_training_json", "write_run_config", "find_run_config", "load_run_config"]
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -39,7 +39,7 @@ class ModelSources:
 
 def resolve_sources(model: str | os.PathLike, adapter: str | os.PathLike | None = None) -> ModelSources:
     """Where the weights, adapter and run config of ``model`` (plus an explicit ``adapter``) are."""
-    from subtitle_vlm.train.run_config import load_run_config, resolve_model_dir
+    from subtitle_vlm.train.run_config import find_run_config, resolve_model_dir
 
     if not model:
         raise InputError("no model given: pass --model (a model or run directory, a hub id or tiny:<family>)")
@@ -51,11 +51,22 @@ def resolve_sources(model: str | os.PathLike, adapter: str | os.PathLike | None 
         if not (adapter_dir / "adapter_config.json").is_file():
             raise InputError(f"--adapter {adapter}: no adapter_config.json there; pass a LoRA adapter folder")
         found_adapter = str(adapter_dir)
-        run_cfg = load_run_config(adapter_dir) or run_cfg
+        run_cfg = find_run_config(adapter_dir) or run_cfg
     if not Path(base).exists() and _looks_like_path(base):
         raise InputError(f"base model {base!r} (named by {model}) does not exist; pass --model with the base "
                          "model folder or hub id")
     return ModelSources(base=str(base), adapter=found_adapter, run_config=run_cfg, requested=str(model))
+
+
+def refuses_remote_code(error: BaseException) -> bool:
+    """Whether transformers refused to run a model's own code because trust_remote_code was off."""
+    return "trust_remote_code" in str(error)
+
+
+def remote_code_error(model: str) -> InputError:
+    """The one message every loader gives when a model needs its own code and the user has not allowed it."""
+    return InputError(f"{model}: this model ships its own Python code, which runs only when allowed; rerun "
+                      "with --trust-remote-code if you trust it")
 
 
 def _looks_like_path(name: str) -> bool:
@@ -161,9 +172,8 @@ def load_model(sources: ModelSources, *, dtype="auto", device: str = "cpu", devi
     except OSError as e:
         raise InputError(f"cannot load model {sources.base!r}: {e}") from None
     except ValueError as e:
-        if "trust_remote_code" in str(e) and not trust_remote_code:
-            raise InputError(f"{sources.base}: this model ships its own code; rerun with --trust-remote-code "
-                             "if you trust it") from None
+        if refuses_remote_code(e) and not trust_remote_code:
+            raise remote_code_error(sources.base) from None
         raise
     if not device_map:
         model.to(device)
@@ -224,5 +234,5 @@ def input_device(model):
     return next(model.parameters()).device
 
 
-__all__ = ["ModelSources", "resolve_sources", "parse_max_memory", "resolve_device", "pick_dtype",
+__all__ = ["ModelSources", "resolve_sources", "refuses_remote_code", "remote_code_error", "parse_max_memory", "resolve_device", "pick_dtype",
            "load_processor", "load_model", "input_device"]

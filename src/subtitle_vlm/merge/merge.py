@@ -178,7 +178,7 @@ def merge_adapter(cfg: MergeConfig) -> MergeReport:
     import torch
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
-    from subtitle_vlm.engines.hf import default_prompt
+    from subtitle_vlm.data.prompts import DEFAULT_PROMPT
     from subtitle_vlm.merge.load import load_model, load_processor, pick_dtype, resolve_device, resolve_sources
 
     t0 = time.perf_counter()
@@ -198,7 +198,7 @@ def merge_adapter(cfg: MergeConfig) -> MergeReport:
     dtype_name = str(model.dtype).replace("torch.", "")
     report = MergeReport(out=str(out), base=sources.base, adapter=str(sources.adapter), dtype=dtype_name)
 
-    prompt = sources.run_config.get("prompt") or default_prompt() or "Read the subtitle."
+    prompt = sources.run_config.get("prompt") or DEFAULT_PROMPT
     if cfg.sample_image:
         from PIL import Image
 
@@ -209,10 +209,11 @@ def merge_adapter(cfg: MergeConfig) -> MergeReport:
             raise InputError(f"--sample-image {cfg.sample_image}: cannot read it as an image ({e})") from None
     else:
         image = sample_frame()
-    crop = sources.run_config.get("crop")
-    if crop and crop.strip().lower() not in ("none", "auto", ""):
-        from subtitle_vlm.crop import crop_image
+    from subtitle_vlm.crop import crop_image, crop_or_none
 
+    crop = crop_or_none(sources.run_config.get("crop"))
+    # 'auto' is a box found per frame at inference; the whole sample frame stands in for it here.
+    if crop is not None and crop.lower() != "auto":
         image = crop_image(image, crop)
     inputs = sample_inputs(processor, prompt, image)
     ref = logits_of(model, inputs)

@@ -28,7 +28,8 @@ A merged directory (``subtitle-vlm merge``) holds full weights, the processor fi
     base_model          local path or hub id of the base model (for tiny models the built folder)
     base_model_name     what the user passed (e.g. "tiny:qwen2_vl" or "Qwen/Qwen2-VL-2B-Instruct")
     family              qwen2_vl | qwen2_5_vl | llava | idefics3 | smolvlm | ... (config.model_type)
-    trust_remote_code   bool
+    trust_remote_code   bool: the model needs its own code to load (a record: loading runs that code only
+                        when the user passes --trust-remote-code, whatever this says)
     prompt              the user prompt the model was trained with (inference must use the same one)
     crop                crop spec applied to every frame before the processor (see subtitle_vlm.crop)
     normalize           normalisation profile of the training labels (see subtitle_vlm.text.normalize)
@@ -90,6 +91,21 @@ def _find_run_config(folder: Path) -> dict:
     if not cfg and folder.name.startswith("checkpoint-"):
         cfg = load_run_config(folder.parent)
     return cfg
+
+
+def find_run_config(*folders: str | os.PathLike | None) -> dict:
+    """The run config of the first of ``folders`` that has one ({} when none does).
+
+    Engines pass (adapter, model): an adapter's run config describes the training that made it, so it wins
+    over the one of the model it is applied to. Names that are not folders (hub ids, ``tiny:<family>``)
+    are skipped.
+    """
+    for folder in folders:
+        if folder and Path(folder).is_dir():
+            cfg = _find_run_config(Path(folder))
+            if cfg:
+                return cfg
+    return {}
 
 
 def _resolve_base(name: str, fallback_name: str | None) -> str:
