@@ -55,3 +55,33 @@ def test_save_config_roundtrip(tmp_path):
     save_config(cfg, tmp_path / "resolved.yaml")
     again = parse_config(Demo, ["--config", str(tmp_path / "resolved.yaml")])
     assert again == cfg
+
+
+def test_is_given_tells_an_explicit_default_from_an_untouched_one(tmp_path):
+    from subtitle_vlm.config import is_given
+
+    cfg = parse_config(Demo, ["--count", "10"])  # equal to the default, but the user chose it
+    assert is_given(cfg, "count") and not is_given(cfg, "ratio") and not is_given(cfg, "limit")
+    f = tmp_path / "c.yaml"
+    f.write_text("ratio: 0.5\n")
+    assert is_given(parse_config(Demo, ["--config", str(f)]), "ratio")
+    # Built in code there is no record: a value other than the default counts as given.
+    assert is_given(Demo(count=3), "count") and not is_given(Demo(count=10), "count")
+    assert is_given(Demo(limit=0), "limit") and not is_given(Demo(), "limit")
+
+
+def test_coerce_options_uses_the_config_file_rules():
+    from subtitle_vlm.config import coerce_options
+
+    mine, rest = coerce_options(Demo, {"count": "3", "fast": "on", "mode": "b", "fonts": "a.ttf", "other-key": 1})
+    assert mine == {"count": 3, "fast": True, "mode": "b", "fonts": ["a.ttf"]} and rest == {"other-key": 1}
+    # The same true/false words as a config file or a flag: y/n and on/off as well as true/false, yes/no, 1/0.
+    for word, value in [("y", True), ("off", False), ("No", False), ("1", True)]:
+        assert coerce_options(Demo, {"fast": word})[0] == {"fast": value}
+    assert coerce_options(Demo, {"limit": None})[0] == {"limit": None}
+    for bad, msg in [({"count": 1.5}, "'count'.*integer"), ({"count": True}, "'count'.*number"),
+                     ({"fast": "maybe"}, "'fast'.*true/false"), ({"mode": "c"}, "'mode'.*choose one of a, b"),
+                     ({"ratio": [1]}, "'ratio'")]:
+        with pytest.raises(InputError, match=msg) as e:
+            coerce_options(Demo, bad, "--engine-options")
+        assert str(e.value).startswith("--engine-options: bad value")

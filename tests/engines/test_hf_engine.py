@@ -26,7 +26,8 @@ def frames(n=4, seed=0):
 
 
 def engine(model, **kw):
-    """An engine on CPU; without max_new_tokens (or at its default 64) the run config's value applies."""
+    """An engine on CPU from a config built in code: max_new_tokens left out (or at its default 64) lets the
+    run config's value apply."""
     return HFEngine.from_config(PredictConfig(input="unused", model=str(model), device="cpu", **kw))
 
 
@@ -136,6 +137,25 @@ def test_tiny_names_and_trust_remote_code_only_when_asked(monkeypatch):
     assert engine("tiny:idefics3", prompt=PROMPT, max_new_tokens=4).read(frames(1))[0] == engine(
         "tiny:idefics3", prompt=PROMPT, max_new_tokens=4, trust_remote_code=True).read(frames(1))[0]
     assert seen == [False, True]
+
+
+def test_settings_precedence_flags_then_run_config_then_defaults(tmp_path):
+    from subtitle_vlm.config import build_config, make_parser
+
+    def cli(*argv):
+        ns = vars(make_parser("predict", cls=PredictConfig).parse_args(["--input", "x", "--device", "cpu", *argv]))
+        return HFEngine.from_config(build_config(PredictConfig, ns, None))
+
+    run = make_run("llava", tmp_path / "run", crop="bottom=0.5")  # run config: PROMPT, bottom=0.5, 10 tokens
+    from_run = cli("--model", str(run))
+    assert (from_run.prompt, from_run.crop, from_run.max_new_tokens) == (PROMPT, "bottom=0.5", 10)
+    assert from_run._gen_kwargs["generation_config"].max_new_tokens == 10
+    # A flag the user gave wins, even one equal to the option's default.
+    flags = cli("--model", str(run), "--max-new-tokens", "64", "--crop", "full", "--prompt", "p")
+    assert (flags.prompt, flags.crop, flags.max_new_tokens) == ("p", None, 64)
+    assert flags.describe()["crop"] == "none" and flags.describe()["max_new_tokens"] == 64
+    with pytest.raises(InputError, match="--prompt is empty"):
+        cli("--model", str(run), "--prompt", "")
 
 
 def test_bad_model_sources(tmp_path):
