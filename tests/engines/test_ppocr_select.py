@@ -5,7 +5,8 @@ import pytest
 
 from subtitle_vlm.engines.ppocr.colors import BoxColors, measure_box
 from subtitle_vlm.engines.ppocr.reference import select_all, select_naive, select_oracle
-from subtitle_vlm.engines.ppocr.rules import (Detection, PPOCRSelectConfig, coerce_options, join_lines,
+from subtitle_vlm.config import coerce_options
+from subtitle_vlm.engines.ppocr.rules import (Detection, PPOCRSelectConfig, join_lines,
                                                quad_to_rect, select_subtitle)
 from subtitle_vlm.engines.ppocr.text import fix_simplified, tidy_text
 

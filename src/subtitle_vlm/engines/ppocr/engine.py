@@ -17,16 +17,17 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
+from subtitle_vlm.config import coerce_options
 from subtitle_vlm.engines.base import Engine
 from subtitle_vlm.io import InputError
 from subtitle_vlm.engines.ppocr.colors import MARK_AREA, MARK_AREA_WITHIN, mark_ink, measure_box
 from subtitle_vlm.engines.ppocr.refine import refine_detections
-from subtitle_vlm.engines.ppocr.rules import (Detection, PPOCRSelectConfig, Selection, coerce_options,
-                                               config_fields, quad_to_rect, select_subtitle)
+from subtitle_vlm.engines.ppocr.rules import (Detection, PPOCRSelectConfig, Selection, quad_to_rect,
+                                               select_subtitle)
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +53,11 @@ class PPOCROptions:
 def parse_engine_options(options: dict | None, workers: int = 1) -> tuple[PPOCROptions, PPOCRSelectConfig]:
     """Both option sets from one ``--engine-options`` mapping; bad or unknown keys raise InputError naming them."""
     options = dict(options or {})
-    try:
-        ocr_vals, rest = coerce_options(PPOCROptions, options, "--engine-options")
-        sel_vals, rest = coerce_options(PPOCRSelectConfig, rest, "--engine-options")
-    except ValueError as e:
-        raise InputError(str(e)) from None
+    # The config files' coercer: the same true/false words and errors as every other option.
+    ocr_vals, rest = coerce_options(PPOCROptions, options, "--engine-options")
+    sel_vals, rest = coerce_options(PPOCRSelectConfig, rest, "--engine-options")
     if rest:
-        valid = sorted(config_fields(PPOCROptions)) + sorted(config_fields(PPOCRSelectConfig))
+        valid = sorted(f.name for f in fields(PPOCROptions)) + sorted(f.name for f in fields(PPOCRSelectConfig))
         raise InputError(f"--engine-options: unknown key(s) {', '.join(sorted(rest))} for the ppocr engine; "
                          f"valid keys: {', '.join(valid)}")
     ocr, sel = PPOCROptions(**ocr_vals), PPOCRSelectConfig(**sel_vals)

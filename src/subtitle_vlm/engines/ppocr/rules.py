@@ -21,7 +21,6 @@ Pure logic on detections and colour measurements: no rapidocr here, so every rul
 from __future__ import annotations
 
 import dataclasses
-import typing
 from dataclasses import dataclass, field
 from typing import Callable, Literal, Sequence
 
@@ -100,48 +99,6 @@ class PPOCRSelectConfig:
             raise ValueError("line_height_ratio: need >= 1")
         if self.line_join not in ("auto", "space", "none"):
             raise ValueError("line_join: choose auto, space or none")
-
-
-def config_fields(cls) -> dict[str, dataclasses.Field]:
-    return {f.name: f for f in dataclasses.fields(cls)}
-
-
-def coerce_options(cls, options: dict, source: str = "engine options"):
-    """Split ``options`` into (values for ``cls``, the rest), converting each value to its field's type."""
-    hints = typing.get_type_hints(cls)
-    mine, rest = {}, {}
-    for key, value in options.items():
-        name = key.replace("-", "_")
-        if name not in hints:
-            rest[key] = value
-            continue
-        tp = hints[name]
-        try:
-            if tp is bool:
-                if isinstance(value, str):
-                    low = value.strip().lower()
-                    if low not in ("true", "false", "1", "0", "yes", "no"):
-                        raise ValueError("expected true or false")
-                    value = low in ("true", "1", "yes")
-                elif not isinstance(value, bool):
-                    raise ValueError("expected true or false")
-            elif tp is int:
-                if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-                    raise ValueError("expected an integer")
-                value = int(value)
-            elif tp is float:
-                if isinstance(value, bool):
-                    raise ValueError("expected a number")
-                value = float(value)
-            elif typing.get_origin(tp) is Literal:
-                if value not in typing.get_args(tp):
-                    raise ValueError(f"choose one of {', '.join(typing.get_args(tp))}")
-            elif tp is str:
-                value = str(value)
-        except (TypeError, ValueError) as e:
-            raise ValueError(f"{source}: bad value {value!r} for '{key}': {e}") from None
-        mine[name] = value
-    return mine, rest
 
 
 def looks_like_subtitle_colors(c: BoxColors | None, cfg: PPOCRSelectConfig) -> bool:
@@ -442,5 +399,5 @@ def select_subtitle(dets: Sequence[Detection], width: int, height: int,
     return Selection(text, box if text else None, best, rejected)
 
 
-__all__ = ["Detection", "PPOCRSelectConfig", "Row", "Selection", "coerce_options", "group_rows",
+__all__ = ["Detection", "PPOCRSelectConfig", "Row", "Selection", "group_rows",
            "join_lines", "looks_like_subtitle_colors", "quad_to_rect", "reject_reason", "select_subtitle"]
