@@ -43,7 +43,9 @@ def test_switching_scene_text_on_changes_nothing_else(small_cfg):
         r_on, r_off = sample_record(i, on, a_on), sample_record(i, off, a_off)
         assert r_off["scene_text"] == []
         assert r_on["scene_text"]
-        strip = lambda r: {k: v for k, v in r.items() if k != "scene_text"}  # noqa: E731
+        assert [e for e in r_on["elements"] if e["role"] != "scene"] == r_off["elements"]
+        assert r_on["layout"] == dict(r_off["layout"], scene=True)
+        strip = lambda r: {k: v for k, v in r.items() if k not in ("scene_text", "elements", "layout")}  # noqa: E731
         assert strip(r_on) == strip(r_off)
 
 

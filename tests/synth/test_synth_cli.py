@@ -54,7 +54,7 @@ def test_preview_writes_a_labelled_grid(tmp_path, small_cfg):
         w, h = im.size
         arr = np.asarray(im.convert("RGB"))
     assert w == 2 * 208 + 8 and h > 2 * 112  # 2 columns of 200 px thumbs, 2 rows with label space
-    label_band = arr[113:150, 8:208]  # under the first thumbnail: light label text on the dark ground
+    label_band = arr[113:150, 8:416]  # under the first row: light label text on the dark ground
     assert (label_band.min(axis=2) > 200).sum() > 30
     red = (arr[..., 0] > 200) & (arr[..., 1] < 60) & (arr[..., 2] < 60)
     assert red.sum() > 50  # --boxes drew the subtitle boxes

@@ -51,7 +51,7 @@ def test_a_sentence_no_font_covers_is_skipped_and_counted(tmp_path, small_cfg):
     assert s["skipped"]["sentences"]["no_font_has_all_glyphs"] == len(SENTENCES) - 2
     ex = s["skipped"]["sentence_examples"][0]
     assert ex["sentence"] == SENTENCES[1] and "們" in ex["missing"]
-    texts = {r["text"] for r in read_jsonl(Path(cfg.out) / "metadata.jsonl")} - {""}
+    texts = {r["source_text"] for r in read_jsonl(Path(cfg.out) / "metadata.jsonl")} - {""}
     assert texts <= {"好", SENTENCES[0]}
 
 

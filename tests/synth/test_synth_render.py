@@ -35,20 +35,27 @@ def test_records_rerender_to_the_same_bytes(tmp_path, small_cfg):
         assert out.read_bytes() == (Path(cfg.out) / rec["file_name"]).read_bytes()
 
 
-def test_default_fonts_come_from_the_wheels_and_labels_are_sentences(small_cfg, sentence_file):
+def test_default_fonts_are_the_wheels_and_the_systems_and_labels_are_sentences(small_cfg, sentence_file):
+    from subtitle_vlm.synth.conventions import apply_convention
+    from subtitle_vlm.synth.fonts import system_cjk_font_files, wheel_font_files
+
     cfg = small_cfg(count=20, p_two_line=1.0, p_empty=0.0)
     run_synth(cfg)
     recs = read_jsonl(Path(cfg.out) / "metadata.jsonl")
     corpus = set(sentence_file.read_text(encoding="utf-8").split("\n"))
+    pool = {str(p.resolve()) for p in wheel_font_files() + system_cjk_font_files()}
     for r in recs:
-        font_dir = Path(r["subtitle"]["font"]["path"]).parent.name
-        assert font_dir in FONT_WHEEL_PACKAGES
-        assert r["text"] in corpus
+        assert r["subtitle"]["font"]["path"] in pool
+        assert r["source_text"] in corpus
+        shown = {apply_convention(r["source_text"], r["convention"], sp) for sp in ("\u3000", " ")}
+        assert r["text"] in shown
         if len(r["text"]) >= 8:
             assert len(r["lines"]) == 2
             assert "".join(r["lines"]).replace(" ", "") == r["text"].replace(" ", "")
         else:
             assert r["lines"] == [r["text"]]
+    assert any(Path(r["subtitle"]["font"]["path"]).parent.name in FONT_WHEEL_PACKAGES for r in recs) or not \
+        wheel_font_files()
 
 
 def test_frames_without_subtitle_have_empty_labels(small_cfg):

@@ -99,7 +99,7 @@ def test_a_set_begun_by_an_older_synthesiser_is_not_finished_with_new_frames(sma
     saved = json.loads(path.read_text(encoding="utf-8"))
     del saved["record_version"]                           # what version 1 wrote
     path.write_text(json.dumps(saved), encoding="utf-8")
-    with pytest.raises(InputError, match=r"record_version: None there vs 2 now.*older version"):
+    with pytest.raises(InputError, match=r"record_version: None there vs 3 now.*older version"):
         run_synth(small_cfg(count=4))
 
 

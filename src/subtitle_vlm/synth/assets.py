@@ -2,7 +2,8 @@
 
 Sentences go through ``prepare_sentences`` (OpenCC conversion, dedupe, length filter); each remaining
 sentence gets the list of fonts whose cmap covers every character of it. A sentence no font covers is
-dropped and counted, so no frame ever shows a missing-glyph box. What was skipped and why is kept in
+dropped and counted, so no frame ever shows a missing-glyph box. ``--font-groups`` /
+``--exclude-font-groups`` narrow the fonts a subtitle may use (other text keeps every font). What was skipped and why is kept in
 ``Assets.skipped`` for the run summary.
 """
 
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 
 from subtitle_vlm.io import InputError
 from subtitle_vlm.synth.backgrounds import builtin_refs, scan_folder
-from subtitle_vlm.synth.fonts import FontInfo, discover_fonts
+from subtitle_vlm.synth.fonts import FontInfo, discover_fonts, font_group
 from subtitle_vlm.synth.record import fits_frame
 from subtitle_vlm.synth.synth_config import SynthConfig
 
@@ -22,8 +23,13 @@ class Assets:
     fonts: list[FontInfo]
     backgrounds: list[str]
     sentences: list[str]
-    sentence_fonts: list[tuple[int, ...]]
+    sentence_fonts: list[tuple[int, ...]]  # fonts a sentence's subtitle may use (covering it, in the allowed groups)
     skipped: dict = field(default_factory=dict)
+    font_groups: list[str] = field(default_factory=list)  # font_group of each font
+
+    def __post_init__(self):
+        if len(self.font_groups) != len(self.fonts):
+            self.font_groups = [font_group(f) for f in self.fonts]
 
     def fonts_covering(self, text: str) -> list[int]:
         return [i for i, f in enumerate(self.fonts) if f.covers(text)]
@@ -47,6 +53,14 @@ def load_assets(cfg: SynthConfig) -> Assets:
     else:
         backgrounds, bg_skips = builtin_refs(cfg.params().builtin_backgrounds), []
 
+    groups = [font_group(f) for f in fonts]
+    allowed = set(cfg.subtitle_font_groups())
+    subtitle_fonts = [i for i, g in enumerate(groups) if g in allowed]
+    if not subtitle_fonts:
+        have = ", ".join(f"{g} ({groups.count(g)})" for g in dict.fromkeys(groups))
+        raise InputError(f"no font left for the subtitle in the groups {', '.join(sorted(allowed))} "
+                         f"(--font-groups / --exclude-font-groups); the fonts found are in: {have}")
+
     raw = load_sentences(cfg.sentences)
     source = cfg.sentences or "the built-in corpus"
     if not raw:
@@ -54,9 +68,10 @@ def load_assets(cfg: SynthConfig) -> Assets:
     prepared = prepare_sentences(raw, convert=cfg.convert, min_len=cfg.min_len, max_len=cfg.max_len)
     sentence_skips: dict[str, int] = dict(prepared.dropped)
     uncovered: list[str] = []
-    too_wide = 0
+    too_wide = out_of_groups = 0
     W, H = cfg.width_height()
     sentences, sentence_fonts = [], []
+    allowed_set = set(subtitle_fonts)
     for s in prepared.sentences:
         cover = tuple(i for i, f in enumerate(fonts) if f.covers(s))
         if not cover:
@@ -66,12 +81,18 @@ def load_assets(cfg: SynthConfig) -> Assets:
         if not cover:
             too_wide += 1
             continue
+        cover = tuple(i for i in cover if i in allowed_set)
+        if not cover:
+            out_of_groups += 1
+            continue
         sentences.append(s)
         sentence_fonts.append(cover)
     if uncovered:
         sentence_skips["no_font_has_all_glyphs"] = len(uncovered)
     if too_wide:
         sentence_skips["too_long_for_the_frame_size"] = too_wide
+    if out_of_groups:
+        sentence_skips["no_font_in_the_allowed_groups"] = out_of_groups
     if not sentences:
         example = ""
         if uncovered:
@@ -85,4 +106,4 @@ def load_assets(cfg: SynthConfig) -> Assets:
         "fonts": [{"path": p, "reason": r} for p, r in font_skips],
         "backgrounds": [{"path": p, "reason": r} for p, r in bg_skips],
     }
-    return Assets(fonts, backgrounds, sentences, sentence_fonts, skipped)
+    return Assets(fonts, backgrounds, sentences, sentence_fonts, skipped, groups)

@@ -1,9 +1,14 @@
-"""Font discovery, glyph coverage (fontTools cmap) and cached PIL font objects.
+"""Font discovery, glyph coverage (fontTools cmap), font groups and cached PIL font objects.
 
-Where fonts come from, first that gives any: the paths given (files or folders, recursive); the font
-wheels installed in this environment (``manimgx-fonts-cjk``, ``cvttf-notosanscjk-regular``); the system font
-folders (only faces that cover common Traditional Chinese characters). Each face of a ``.ttc`` collection
-is its own font (path + index). A font that fontTools or FreeType cannot open is skipped with its reason.
+Where fonts come from: the paths given (files or folders, recursive); without paths, every CJK font this
+machine has: the font wheels installed in this environment (``manimgx-fonts-cjk``,
+``cvttf-notosanscjk-regular``) plus the system's Chinese fonts (``fc-list :lang=zh``, or the system font
+folders where fontconfig is missing), keeping the faces that cover common Traditional Chinese characters.
+Each face of a ``.ttc`` collection is its own font (path + index); a face whose name an earlier file
+already gave is left out. A font that fontTools or FreeType cannot open is skipped with its reason.
+
+``font_group(font)`` sorts a face into a typeface group (``sans``, ``serif_ming``, ``kai``, ``round``,
+``other``) by its name and file name, so experiments can leave a group out.
 """
 
 from __future__ import annotations
@@ -21,6 +26,30 @@ FONT_WHEEL_PACKAGES = ("manimgx_fonts_cjk", "cvttf_NotoSansCJK_Regular")
 # A font that lacks these cannot set Traditional Chinese subtitles; used to filter system fonts.
 CJK_PROBE = "的一是不了人我這們來說會個"
 _TRADITIONAL_FACE_TAGS = (" TC", " HK", " TW", "Traditional", " CHT", "-TC", "-HK", "-TW")
+FONT_GROUPS = ("sans", "serif_ming", "kai", "round", "other")
+# Name fragments per group, tried in this order (a Kai face's name never says serif; a rounded face may say
+# sans, so round comes before sans).
+_GROUP_HINTS = (
+    ("kai", ("kai", "楷", "biau")),
+    ("round", ("round", "yuan", "圓", "圆", "maru")),
+    ("serif_ming", ("serif", "ming", "song", "sung", "mincho", "明", "宋")),
+    ("sans", ("sans", "hei", "黑", "gothic", "gyoshi")),
+)
+
+
+def font_group(font) -> str:
+    """Typeface group of a font: a ``FontInfo``, a record's font dict (``name``, ``path``) or a name."""
+    if isinstance(font, str):
+        name, path = font, ""
+    elif isinstance(font, dict):
+        name, path = str(font.get("name", "")), str(font.get("path", ""))
+    else:
+        name, path = str(font.name), str(font.path)
+    hay = f"{name} {Path(path).stem}".lower()
+    for group, hints in _GROUP_HINTS:
+        if any(h in hay for h in hints):
+            return group
+    return "other"
 
 
 @dataclass(frozen=True)
@@ -60,6 +89,24 @@ def wheel_font_files() -> list[Path]:
         folder = Path(spec.origin).parent
         out += sorted(p for p in folder.iterdir() if p.suffix.lower() in FONT_SUFFIXES)
     return out
+
+
+def system_cjk_font_files() -> list[Path]:
+    """Font files fontconfig lists for Chinese (``fc-list :lang=zh``); without fontconfig, every font file
+    in the system font folders (the coverage probe then keeps the CJK ones)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("fc-list"):
+        try:
+            r = subprocess.run(["fc-list", ":lang=zh", "file"], capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.SubprocessError):
+            r = None
+        if r is not None and r.returncode == 0:
+            files = {Path(ln.strip().rstrip(":")) for ln in r.stdout.splitlines() if ln.strip()}
+            return sorted(p for p in files if p.suffix.lower() in FONT_SUFFIXES and p.is_file())
+    files, _ = _expand([str(d) for d in _system_font_dirs()])
+    return files
 
 
 def _expand(paths: list[str]) -> tuple[list[Path], list[tuple[str, str]]]:
@@ -186,30 +233,33 @@ def read_font(path: Path, faces: str = "auto") -> list[FontInfo]:
 
 
 def discover_fonts(paths: list[str] | None = None, faces: str = "auto") -> tuple[list[FontInfo], list[tuple[str, str]]]:
-    """Fonts from ``paths`` (files/folders), else wheels, else system; returns (fonts, [(path, reason)])."""
+    """Fonts from ``paths`` (files/folders), else the wheels' and the system's CJK fonts;
+    returns (fonts, [(path, reason)])."""
     skipped: list[tuple[str, str]] = []
     if paths:
         files, skipped = _expand(list(paths))
-        probe = None
+        wheels: set[Path] = set()
     else:
-        files, probe = wheel_font_files(), None
-        if not files:
-            files, _ = _expand([str(d) for d in _system_font_dirs()])
-            probe = CJK_PROBE
+        wheels = set(wheel_font_files())
+        files = sorted(wheels) + [p for p in system_cjk_font_files() if p not in wheels]
     fonts: list[FontInfo] = []
     seen: set[tuple[str, int]] = set()
+    names: set[str] = set()
     for f in files:
         try:
             infos = read_font(f, faces)
         except (ValueError, OSError) as e:
-            skipped.append((str(f), str(e)))
+            if paths or f in wheels:  # a broken system font is not the user's concern
+                skipped.append((str(f), str(e)))
             continue
         for info in infos:
             if (info.path, info.index) in seen:
                 continue
-            if probe and not info.covers(probe):
+            # system fonts: only faces with Traditional Chinese glyphs, and each face name once
+            if not paths and f not in wheels and (not info.covers(CJK_PROBE) or info.name in names):
                 continue
             seen.add((info.path, info.index))
+            names.add(info.name)
             fonts.append(info)
     return fonts, skipped
 

@@ -1,8 +1,9 @@
 """subtitle-vlm preview --input FRAME_SET --out grid.png [--count 12] [--cols 4] [--thumb-width 320] [--boxes]
 
 Write a labelled grid PNG of frames: each thumbnail with its file name and label (the subtitle text, or
-"(no subtitle)") underneath, set in a CJK font so Chinese labels show as text. ``--boxes`` outlines the
-subtitle box that a synthesised frame's record gives. Works on any frame set or folder of images.
+"(no subtitle)") underneath, set in a CJK font so Chinese labels show as text. ``--boxes`` outlines every
+text line a synthesised frame's record names, coloured by role (subtitle red, ticker sky blue, tag orange,
+logo purple, title yellow, caption green, scene text grey). Works on any frame set or folder of images.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ class PreviewConfig:
     count: int = field(default=12, metadata={"help": "frames to show (the first N in natural order)"})
     cols: int = field(default=4, metadata={"help": "thumbnails per row"})
     thumb_width: int = field(default=320, metadata={"help": "thumbnail width in px"})
-    boxes: bool = field(default=False, metadata={"help": "outline each record's subtitle box in red"})
+    boxes: bool = field(default=False, metadata={"help": "outline each record's text lines, coloured by role (subtitle red)"})
     font: str | None = field(default=None, metadata={"help": "font for the labels (default: a CJK font found)"})
 
     def validate(self) -> None:
@@ -46,15 +47,37 @@ def _label_font(path: str | None, size: int, sample: str):
         except OSError as e:
             raise InputError(f"--font {path}: cannot open it as a font ({e}); pass a .ttf/.otf/.ttc file, "
                              "or leave --font out to use a CJK font found here") from None
-    from subtitle_vlm.synth.fonts import discover_fonts
+    from subtitle_vlm.synth.fonts import discover_fonts, load_font
 
     fonts, _ = discover_fonts(None)
     for f in fonts:
         if f.covers(sample) or f is fonts[-1]:
-            return ImageFont.truetype(f.path, size, index=f.index)
+            return load_font(f.path, f.index, size, 400 if f.weight_range else None)  # a variable face: not Thin
     print("preview: no CJK font found, Chinese labels will show as boxes; pass --font or "
           "pip install 'subtitle-vlm[fonts]'", file=sys.stderr)
     return ImageFont.load_default(size)
+
+
+# Box colours by element role: the subtitle red, the rest in colours that tell them apart.
+ROLE_COLORS = {"subtitle": (255, 0, 0), "ticker": (0, 200, 255), "tag": (255, 160, 0), "logo": (200, 0, 255),
+               "title": (255, 255, 0), "caption": (0, 255, 120), "scene": (160, 160, 160)}
+
+
+def _draw_boxes(thumb: Image.Image, record: dict, scale: float) -> None:
+    """Each element's box in its role's colour; a record without elements outlines its subtitle box."""
+    d = ImageDraw.Draw(thumb)
+    boxes = []
+    if record.get("size"):
+        try:
+            from subtitle_vlm.synth.elements import frame_elements
+
+            boxes = [(e["box"], ROLE_COLORS.get(e["role"], (255, 255, 255))) for e in frame_elements(record)]
+        except (KeyError, TypeError, ValueError, OSError):
+            boxes = []  # not a synth record: fall back to the subtitle box, if any
+    if not boxes and (record.get("subtitle") or {}).get("bbox"):
+        boxes = [(record["subtitle"]["bbox"], ROLE_COLORS["subtitle"])]
+    for box, color in sorted(boxes, key=lambda b: b[1] == ROLE_COLORS["subtitle"]):  # subtitle on top
+        d.rectangle([round(v * scale) for v in box], outline=color, width=1 if color != ROLE_COLORS["subtitle"] else 2)
 
 
 def _fit(draw, text: str, font, width: int) -> str:
@@ -78,9 +101,8 @@ def make_grid(frames, cfg: PreviewConfig) -> Image.Image:
         scale = tw / im.width
         th = max(1, round(im.height * scale))
         thumb = im.resize((tw, th), Image.Resampling.LANCZOS)
-        box = ((fr.record or {}).get("subtitle") or {}).get("bbox") if cfg.boxes else None
-        if box:
-            ImageDraw.Draw(thumb).rectangle([round(v * scale) for v in box], outline=(255, 0, 0), width=2)
+        if cfg.boxes and fr.record:
+            _draw_boxes(thumb, fr.record, scale)
         thumbs.append((fr, thumb))
     if not thumbs:
         raise InputError(f"{cfg.input}: no readable frame to show")

@@ -1,6 +1,7 @@
 """``render_record(record, assets=None, background=None) -> PIL.Image``: draw a frame from its record.
 
-The record alone decides the pixels (fonts and backgrounds are named by path/ref inside it); ``assets``
+Drawing order: background, scene text, ticker, logo / title / caption, tags, subtitle. The record alone
+decides the pixels (fonts and backgrounds are named by path/ref inside it); ``assets``
 is accepted for symmetry with ``sample_record`` and may be None. ``background`` (any PIL image) replaces
 the sampled background - scaled and centre-cropped to the record's size - so a caller can burn the same
 subtitle into its own frames (e.g. a moving video background).
@@ -23,6 +24,8 @@ from subtitle_vlm.synth.effects import degrade, draw_box, draw_text_masked
 from subtitle_vlm.synth.fonts import font_for_record
 from subtitle_vlm.synth.layout import block_bbox, draw_block
 from subtitle_vlm.synth.scene_text import draw_scene_text
+from subtitle_vlm.synth.tags import draw_tag
+from subtitle_vlm.synth.ticker import draw_ticker
 
 
 def draw_subtitle(img: Image.Image, sub: dict) -> None:
@@ -44,8 +47,10 @@ def draw_subtitle(img: Image.Image, sub: dict) -> None:
             region = (x0 + dx - pad, y0 + dy - pad, x1 + dx + pad, y1 + dy + pad)
             draw_text_masked(img, region, lines, line_xy, font, sh["color"], spacing, stroke,
                              offset=(dx, dy), blur=blur, opacity=float(sh.get("opacity", 1.0)))
-    draw_block(ImageDraw.Draw(img), lines, line_xy, font, tuple(sub["fill"]), spacing, stroke,
-               tuple(sub.get("stroke_fill", (0, 0, 0))))
+    fills = sub.get("line_fills") or [sub["fill"]] * len(lines)  # two speakers: a colour per line
+    draw = ImageDraw.Draw(img)
+    for text, xy, fill in zip(lines, line_xy, fills):
+        draw_block(draw, [text], [xy], font, tuple(fill), spacing, stroke, tuple(sub.get("stroke_fill", (0, 0, 0))))
 
 
 def render_record(record: dict, assets=None, background: Image.Image | None = None) -> Image.Image:
@@ -56,8 +61,12 @@ def render_record(record: dict, assets=None, background: Image.Image | None = No
         img = background_view(record["background"], W, H)
     for item in record.get("scene_text") or ():
         draw_scene_text(img, item)
+    if record.get("ticker"):
+        draw_ticker(img, record["ticker"])
     for d in record.get("distractors") or ():
         draw_distractor(img, d)
+    for t in record.get("tags") or ():
+        draw_tag(img, t)
     if record.get("subtitle"):
         draw_subtitle(img, record["subtitle"])
     return degrade(img, record.get("degradations"), int(record.get("seed", 0)))

@@ -33,9 +33,10 @@ from subtitle_vlm.synth.render import render_record, save_frame
 from subtitle_vlm.synth.synth_config import SynthConfig
 
 CONFIG_NAME = "synth_config.json"
-# Bumped when the same settings start giving other frames (2: records gained scene text), so a frame
-# set begun by an older synthesiser is not finished with frames of another kind.
-RECORD_VERSION = 2
+# Bumped when the same settings start giving other frames (2: records gained scene text; 3: TV layout -
+# ticker, tags, subtitle styles, text conventions, the system font pool, elements), so a frame set begun
+# by an older synthesiser is not finished with frames of another kind.
+RECORD_VERSION = 3
 TSV_NAME = "labels.tsv"
 SUMMARY_NAME = "synth_summary.json"
 _FLUSH_EVERY = 32

@@ -9,7 +9,7 @@ through the subtitle's ink, so the label stays the subtitle alone. None of it ha
 
 An item is a record dict: ``{"kind", "lines", "font", "font_size", "line_xy", "fill", "plate", "angle",
 "blur", "bbox"}`` (``plate`` None or ``{"rect", "color"}``; ``bbox`` covers the plate, before rotation);
-``draw_scene_text`` paints one. Items draw from the frame's own scene-text generator, so turning scene
+``draw_scene_text`` paints one and ``scene_elements`` gives its lines' ink boxes (as tilted and blurred). Items draw from the frame's own scene-text generator, so turning scene
 text on or off leaves every other choice of a frame as it was.
 """
 
@@ -22,7 +22,7 @@ from PIL import Image, ImageDraw, ImageFilter
 from subtitle_vlm.synth.distractors import pick_font
 from subtitle_vlm.synth.effects import clip_box
 from subtitle_vlm.synth.fonts import load_font
-from subtitle_vlm.synth.layout import Box, block_bbox, draw_block, intersects, line_height, text_width
+from subtitle_vlm.synth.layout import Box, block_bbox, draw_block, ink_bbox, intersects, line_height, text_width
 
 # Made-up shop and street words (no real business's name).
 SIGN_WORDS = ("便利商店", "牛肉麵", "停車場", "出口", "藥局", "早餐店", "旅館", "咖啡", "書店", "銀行", "郵局",
@@ -35,6 +35,7 @@ PLATES = ((240, 238, 230), (250, 250, 250), (200, 30, 35), (20, 60, 150), (20, 1
           (30, 30, 30), (240, 120, 20))
 PLAIN_COLORS = ((250, 250, 250), (240, 230, 60), (230, 40, 40), (30, 30, 30), (60, 200, 255))
 KINDS = ("sign", "sign", "latin", "plain", "poster")
+STREAM = 3  # this component's generator: np.random.default_rng([frame seed, STREAM])
 MAX_ITEMS = 3
 
 
@@ -98,11 +99,12 @@ def _sample_item(rng, assets, W: int, H: int, avoid: list[Box]) -> dict | None:
     return None
 
 
-def sample_scene_text(rng, assets, params, W: int, H: int, protect: Box | None) -> list[dict]:
-    """With probability ``params.p_scene_text``, 1 to MAX_ITEMS items clear of ``protect`` (the subtitle's ink)."""
+def sample_scene_text(rng, assets, params, W: int, H: int, protect: Box | None, avoid=()) -> list[dict]:
+    """With probability ``params.p_scene_text``, 1 to MAX_ITEMS items clear of ``protect`` (the subtitle's ink)
+    and of the boxes in ``avoid`` (what is drawn over the scene: ticker, logos, tags)."""
     if not rng.random() < params.p_scene_text:
         return []
-    avoid = [tuple(protect)] if protect else []
+    avoid = ([tuple(protect)] if protect else []) + [tuple(a) for a in avoid]
     out = []
     for _ in range(int(rng.integers(1, MAX_ITEMS + 1))):
         item = _sample_item(rng, assets, W, H, avoid)
@@ -134,3 +136,31 @@ def draw_scene_text(img: Image.Image, item: dict) -> None:
     base = img.crop(region).convert("RGBA")
     base.alpha_composite(layer)
     img.paste(base.convert("RGB"), region[:2])
+
+
+def scene_elements(item: dict, W: int, H: int) -> list[dict]:
+    """One element per line: its ink box turned with the item (about the plate's centre, as drawn) and
+    grown by the blur's reach, clipped to the item's region and the frame."""
+    f = item["font"]
+    font = load_font(f["path"], int(f["index"]), int(item["font_size"]), f.get("weight"))
+    b = item["plate"]["rect"] if item.get("plate") else item["bbox"]
+    cx, cy = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
+    a = math.radians(float(item.get("angle") or 0.0))
+    ca, sa = math.cos(a), math.sin(a)
+    grow = 1 + int(math.ceil(3 * float(item.get("blur") or 0.0))) + (1 if a else 0)
+    region = clip_box(tuple(item["bbox"]), (W, H))
+    out = []
+    for i, (text, xy) in enumerate(zip(item["lines"], item["line_xy"])):
+        box = ink_bbox(font, tuple(xy), text)
+        if box is None or region is None:
+            continue
+        if a:  # PIL turns counter-clockwise: (dx, dy) -> (dx cos + dy sin, -dx sin + dy cos), y pointing down
+            pts = [(x - cx, y - cy) for x in (box[0], box[2]) for y in (box[1], box[3])]
+            xs = [cx + dx * ca + dy * sa for dx, dy in pts]
+            ys = [cy - dx * sa + dy * ca for dx, dy in pts]
+            box = (math.floor(min(xs)), math.floor(min(ys)), math.ceil(max(xs)), math.ceil(max(ys)))
+        box = [max(box[0] - grow, region[0]), max(box[1] - grow, region[1]), min(box[2] + grow, region[2]),
+               min(box[3] + grow, region[3])]
+        if box[2] > box[0] and box[3] > box[1]:
+            out.append({"role": "scene", "text": text.strip(), "box": box, "font": f["name"], "line": i})
+    return out

@@ -2,13 +2,15 @@
 
 Every effect option defaults to ``None``, meaning "take it from ``--style``":
 
-- ``tv`` (default): the original rendering (near-white fill, 1 px black outline on bright backgrounds, else
-  1-in-4 a lower-right offset shadow, top edge between H-3h and H-2h) plus variations at modest rates:
-  scaled stroke, soft drop shadow, translucent box, yellow text, weight, two lines, letter spacing,
-  distractor text, scene text, frames without subtitle, resampling / blur / noise, JPEG 75-95.
-- ``clean``: the plain original rendering; no distractors, no degradations, JPEG 95.
-- ``hard``: photographs only, most with text in the scene (signs, posters, Latin words), frequent
-  distractor titles, captions and logos, 480p round trip, JPEG 55-90, more frames without subtitle.
+- ``tv`` (default): what TV shows: the subtitle styles seen on air (the original rendering among them),
+  the three text conventions mixed, a news ticker in about 3 frames in 10, name tags, a station logo in
+  most frames, titles and captions, scene text, two lines, weight, letter spacing, frames without
+  subtitle, resampling / blur / noise, JPEG 75-95.
+- ``clean``: the plain original rendering (near-white fill, 1 px black outline on bright backgrounds, else
+  1-in-4 a lower-right offset shadow, top edge between H-3h and H-2h), the corpus punctuation; no layout
+  elements, no degradations, JPEG 95.
+- ``hard``: photographs only, most with text in the scene, tickers, tags, logos, titles and captions more
+  often, every subtitle style, 480p round trip, JPEG 55-90, more frames without subtitle.
 
 ``SynthConfig.params()`` resolves the preset plus any explicit option into a ``StyleParams``.
 """
@@ -20,8 +22,17 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from subtitle_vlm.io import InputError
+from subtitle_vlm.synth.conventions import CONVENTIONS, MIX, resolve
+from subtitle_vlm.synth.fonts import FONT_GROUPS
+from subtitle_vlm.synth.subtitle_style import SUBTITLE_STYLES
 
 STYLES = ("tv", "clean", "hard")
+# How often each subtitle style shows (relative weights). ``--subtitle-styles`` keeps the preset's weights
+# of the styles it names (the tv weight for a style the preset leaves out).
+TV_STYLE_WEIGHTS = (("classic", 0.24), ("outline_white", 0.24), ("outline_yellow", 0.1), ("thin_outline", 0.12),
+                    ("shadow_only", 0.1), ("bar", 0.08), ("speaker", 0.12))
+HARD_STYLE_WEIGHTS = (("classic", 0.1), ("outline_white", 0.18), ("outline_yellow", 0.14), ("thin_outline", 0.16),
+                      ("shadow_only", 0.16), ("bar", 0.12), ("speaker", 0.14))
 # Output sides: below 64 px no subtitle is legible; above 8192 (8K is 7680x4320) a frame and the
 # per-process background caches stop fitting in memory.
 MIN_SIDE, MAX_SIDE = 64, 8192
@@ -34,13 +45,15 @@ class StyleParams:
     font_size: tuple[int, int] = (50, 70)
     p_empty: float = 0.03
     p_two_line: float = 0.15
-    p_yellow: float = 0.1
     p_weight: float = 0.5
     p_letter_spacing: float = 0.1
-    p_scaled_stroke: float = 0.35
     p_shadow: float = 0.15
-    p_box: float = 0.06
-    p_logo: float = 0.25
+    subtitle_styles: tuple[tuple[str, float], ...] = TV_STYLE_WEIGHTS
+    text_conventions: tuple[str, ...] = CONVENTIONS
+    p_ticker: float = 0.3
+    p_ticker_label: float = 0.5
+    p_tag: float = 0.2
+    p_logo: float = 0.6
     p_title: float = 0.15
     p_caption: float = 0.15
     p_scene_text: float = 0.15
@@ -57,13 +70,15 @@ class StyleParams:
 PRESETS: dict[str, StyleParams] = {
     "tv": StyleParams(),
     "clean": StyleParams(
-        p_empty=0.0, p_two_line=0.0, p_yellow=0.0, p_weight=0.0, p_letter_spacing=0.0, p_scaled_stroke=0.0,
-        p_shadow=0.0, p_box=0.0, p_logo=0.0, p_title=0.0, p_caption=0.0, p_scene_text=0.0, p_resample=0.0,
+        p_empty=0.0, p_two_line=0.0, p_weight=0.0, p_letter_spacing=0.0, p_shadow=0.0,
+        subtitle_styles=(("classic", 1.0),), text_conventions=("punctuated",), p_ticker=0.0, p_ticker_label=0.0,
+        p_tag=0.0, p_logo=0.0, p_title=0.0, p_caption=0.0, p_scene_text=0.0, p_resample=0.0,
         p_blur=0.0, p_noise=0.0, jpeg_quality=(95, 95), p_tone=0.0,
     ),
     "hard": StyleParams(
-        p_empty=0.1, p_two_line=0.2, p_yellow=0.15, p_weight=0.6, p_letter_spacing=0.15, p_scaled_stroke=0.5,
-        p_shadow=0.25, p_box=0.1, p_logo=0.7, p_title=0.5, p_caption=0.5, p_scene_text=0.7, p_resample=0.6,
+        p_empty=0.1, p_two_line=0.2, p_weight=0.6, p_letter_spacing=0.15, p_shadow=0.25,
+        subtitle_styles=HARD_STYLE_WEIGHTS, p_ticker=0.35, p_ticker_label=0.6, p_tag=0.3, p_logo=0.8,
+        p_title=0.5, p_caption=0.5, p_scene_text=0.7, p_resample=0.6,
         resample_heights=(480,), p_blur=0.2, p_noise=0.25, jpeg_quality=(55, 90),
         builtin_backgrounds="photos", p_tone=0.7,
     ),
@@ -104,15 +119,26 @@ class SynthConfig:
         "help": f"JPEG quality range MIN MAX {_PRESET_HELP}"})
     p_empty: float | None = _p("a frame without subtitle (label '')")
     p_two_line: float | None = _p("wrapping a sentence of 8+ characters into two lines")
-    p_yellow: float | None = _p("yellow text instead of white")
     p_weight: float | None = _p("a random weight (variable fonts)")
     p_letter_spacing: float | None = _p("extra letter spacing")
-    p_scaled_stroke: float | None = _p("a stroke scaled to the font size instead of the 1 px outline")
-    p_shadow: float | None = _p("a soft drop shadow")
-    p_box: float | None = _p("a translucent box behind the subtitle")
+    p_shadow: float | None = _p("a soft drop shadow under an outlined subtitle")
+    subtitle_styles: list[str] | None = field(default=None, metadata={
+        "help": f"subtitle styles to draw from ({', '.join(SUBTITLE_STYLES)}), at the preset's rates "
+                f"{_PRESET_HELP}"})
+    text_convention: list[str] | None = field(default=None, metadata={
+        "help": f"how punctuation shows: {MIX} (all, mixed), or some of {', '.join(CONVENTIONS)} "
+                "(taiwan: pauses as a full-width space, no final stop; none: phrases split by a space) "
+                f"{_PRESET_HELP}"})
+    font_groups: list[str] | None = field(default=None, metadata={
+        "help": f"draw subtitles only in fonts of these groups ({', '.join(FONT_GROUPS)}); none: every group"})
+    exclude_font_groups: list[str] = field(default_factory=list, metadata={
+        "help": "never draw subtitles in fonts of these groups (other text may still use them)"})
+    p_ticker: float | None = _p("a news ticker along the bottom edge (the subtitle then sits above it)")
+    p_ticker_label: float | None = _p("a label block (快訊 ...) on a ticker")
+    p_tag: float | None = _p("a lower-third name / place / reporter tag")
     p_logo: float | None = _p("a station logo in a top corner")
-    p_title: float | None = _p("a coloured title near the top")
-    p_caption: float | None = _p("a coloured caption away from the subtitle")
+    p_title: float | None = _p("a coloured programme title near the top")
+    p_caption: float | None = _p("a coloured headline caption at the top or the side")
     p_scene_text: float | None = _p("text in the scene (signs, Latin words, lettering, posters; 1-3 items)")
     p_resample: float | None = _p("a 480p/1080p round trip")
     p_blur: float | None = _p("a slight blur")
@@ -136,6 +162,20 @@ class SynthConfig:
                 raise InputError(f"--{name.replace('_', '-')} takes two numbers MIN MAX with 1 <= MIN <= MAX, got {v}")
         if self.jpeg_quality is not None and self.jpeg_quality[1] > 100:
             raise InputError("--jpeg-quality must be at most 100")
+        for name, allowed in (("subtitle_styles", SUBTITLE_STYLES), ("text_convention", CONVENTIONS + (MIX,)),
+                              ("font_groups", FONT_GROUPS), ("exclude_font_groups", FONT_GROUPS)):
+            v = getattr(self, name)
+            flag = "--" + name.replace("_", "-")
+            if v is not None and not isinstance(v, (list, tuple)):
+                raise InputError(f"{flag} takes a list of names from {', '.join(allowed)}, got {v!r}")
+            if v is not None and name != "exclude_font_groups" and not v:
+                raise InputError(f"{flag}: give at least one of {', '.join(allowed)}, or leave it out")
+            bad = [x for x in v or () if x not in allowed]
+            if bad:
+                raise InputError(f"{flag} {' '.join(map(str, bad))}: unknown; choose from {', '.join(allowed)}")
+        if self.font_groups and set(self.font_groups) <= set(self.exclude_font_groups):
+            raise InputError(f"--font-groups {' '.join(self.font_groups)} are all in --exclude-font-groups: "
+                             "no font group is left for the subtitle")
         for f in dataclasses.fields(self):
             if f.name.startswith("p_"):
                 v = getattr(self, f.name)
@@ -160,7 +200,17 @@ class SynthConfig:
         for k in ("font_size", "jpeg_quality"):
             if k in over:
                 over[k] = tuple(over[k])
+        if self.subtitle_styles is not None:
+            mine, tv = dict(base.subtitle_styles), dict(TV_STYLE_WEIGHTS)
+            over["subtitle_styles"] = tuple((n, mine.get(n) or tv[n]) for n in dict.fromkeys(self.subtitle_styles))
+        if self.text_convention is not None:
+            over["text_conventions"] = resolve(self.text_convention)
         return dataclasses.replace(base, **over)
+
+    def subtitle_font_groups(self) -> tuple[str, ...]:
+        """The font groups a subtitle may be drawn in (``--font-groups`` less ``--exclude-font-groups``)."""
+        chosen = self.font_groups or FONT_GROUPS
+        return tuple(g for g in chosen if g not in self.exclude_font_groups)
 
     def identity(self) -> dict:
         """Settings that decide the frames' content: a resumed run must match them."""
