@@ -101,6 +101,133 @@ def save_image_atomic(image, path: str | os.PathLike, **save_kwargs) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
+# ---------------------------------------------------------------- outputs: inputs, formats, other files, locks
+def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """Whether two paths name one file (also through links, ``..`` and relative paths)."""
+    a, b = Path(a), Path(b)
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return a.resolve() == b.resolve()
+
+
+def check_output(path: str | os.PathLike, *, flag: str, command: str, inputs: Iterable[tuple[str, Any]] = (),
+                 outputs: Iterable[tuple[str, Any]] = (), suffixes: Iterable[str] | None = None, kind: str = "",
+                 overwrite: bool = False, ours=None) -> Path:
+    """The checks every command makes on an output path before it reads anything.
+
+    Refused, each with a message that names the path and what to change:
+    - the output is one of the command's ``inputs`` or another of its ``outputs`` ((flag, path) pairs);
+      no flag allows that, since the file would be lost halfway through the run;
+    - its suffix is not one of ``suffixes`` (the format ``kind`` is chosen by the suffix, or must match it);
+    - a folder stands at that path;
+    - a file stands there that ``ours(path)`` does not recognise as this command's own earlier output,
+      unless ``overwrite`` (the ``--overwrite`` flag) says to replace it.
+    """
+    path = Path(path)
+    for other_flag, other in inputs:
+        if other is not None and same_file(path, other):
+            raise InputError(f"{flag} {path} is also the {other_flag} input; writing it would destroy that "
+                             f"input: choose another {flag}")
+    for other_flag, other in outputs:
+        if other is not None and same_file(path, other):
+            raise InputError(f"{flag} {path} is also the {other_flag} output; give the two different paths")
+    if path.is_dir():
+        raise InputError(f"{flag} {path}: a folder of that name is in the way; choose a file path")
+    if suffixes is not None:
+        allowed = [x.lower() for x in suffixes]
+        if path.suffix.lower() not in allowed:
+            names = ", ".join(x or "no suffix" for x in allowed)
+            raise InputError(f"{flag} {path}: a {path.suffix or 'suffix-less'} name for a {kind} file; "
+                             f"name it with {names}")
+    if path.exists() and not overwrite and not (ours is not None and _quietly(ours, path)):
+        raise InputError(f"{flag} {path}: a file is already there that {command} did not write; pass "
+                         f"--overwrite to replace it, or choose another {flag}")
+    return path
+
+
+def _quietly(test, path: Path) -> bool:
+    """``test(path)``, with any error (unreadable, undecodable) counting as "no"."""
+    try:
+        return bool(test(path))
+    except Exception:  # a file we cannot even read is not ours
+        return False
+
+
+def json_object_with(*keys: str):
+    """A test for ``check_output``: the file is a JSON object holding every one of ``keys``."""
+    def test(path: Path) -> bool:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+        return isinstance(obj, dict) and all(k in obj for k in keys)
+    return test
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def output_lock(path: str | os.PathLike, command: str):
+    """Hold ``<path>.lock`` for the block, so a second run writing the same output stops at once.
+
+    The lock is an advisory ``flock`` on a file that holds the owner's pid: the kernel frees it when the
+    owner dies however it dies, so a lock file left by a killed run is taken over without a question.
+    """
+    import fcntl
+    import socket
+
+    path = Path(path)
+    lock = path.with_name(path.name + ".lock")
+    try:
+        lock.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise _blocked(lock, e) from None
+    while True:
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as e:
+            raise _blocked(lock, e) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            owner = os.read(fd, 200).decode("utf-8", "replace").strip() or "another process"
+            os.close(fd)
+            raise InputError(f"{path}: another {command} run is writing it now (lock {lock} held by {owner}); "
+                             "wait for it to finish or stop it, or choose another output") from None
+        except OSError:
+            # flock unsupported here (some network file systems): fall back to the pid in the file.
+            owner = os.read(fd, 200).decode("utf-8", "replace").split()
+            if owner and owner[0].isdigit() and int(owner[0]) != os.getpid() and _pid_alive(int(owner[0])):
+                os.close(fd)
+                raise InputError(f"{path}: another {command} run (pid {owner[0]}) is writing it now (lock "
+                                 f"{lock}); wait for it, or delete the lock if that process is not ours") from None
+        # The file may have been removed (by a finishing owner) between our open and our lock: then the
+        # lock we hold is on a file nobody else will see, so start again.
+        try:
+            same = os.fstat(fd).st_ino == os.stat(lock).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()} {socket.gethostname()}\n".encode())
+        yield lock
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(lock)
+        os.close(fd)
+
+
 # ---------------------------------------------------------------- JSONL
 def read_bytes(path: str | os.PathLike, what: str = "file") -> bytes:
     """The bytes of an input file; a missing file, a folder or an unreadable one is an InputError."""
@@ -124,8 +251,41 @@ def utf8_error(path: str | os.PathLike, raw: bytes, e: UnicodeDecodeError, offse
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         how = "it is UTF-16: convert it, e.g. iconv -f UTF-16 -t UTF-8"
     else:
-        how = "convert it to UTF-8, e.g. iconv -f BIG5 -t UTF-8 (or the encoding it was saved in)"
+        enc = guess_legacy_encoding(raw)
+        if enc:
+            how = f"it looks like {enc}: convert it, e.g. iconv -f {enc} -t UTF-8"
+        else:
+            how = "convert it to UTF-8 from the encoding it was saved in, e.g. iconv -f BIG5 -t UTF-8 (Traditional) " \
+                  "or iconv -f GBK -t UTF-8 (Simplified)"
     return InputError(f"{path}:{line}: not UTF-8 (byte 0x{raw[pos]:02x} at byte {col + 1} of the line); {how}")
+
+
+def guess_legacy_encoding(raw: bytes) -> str | None:
+    """BIG5 or GBK, whichever the bytes are more likely to be; None when neither decodes them.
+
+    Both are double-byte encodings over the same lead bytes, so many files decode under both. What tells
+    them apart: a BIG5 text puts about a third of its second bytes in 0x40-0x7E, while the common
+    Simplified characters (GB2312, the core of GBK) always have a second byte of 0xA1 or more.
+    """
+    fits = []
+    for enc in ("BIG5", "GBK"):
+        try:
+            raw.decode(enc)
+            fits.append(enc)
+        except UnicodeDecodeError:
+            pass
+    if len(fits) < 2:
+        return fits[0] if fits else None
+    pairs = low = 0
+    i = 0
+    while i < len(raw) - 1:
+        if raw[i] >= 0x81:
+            pairs += 1
+            low += 0x40 <= raw[i + 1] <= 0x7E
+            i += 2
+        else:
+            i += 1
+    return "BIG5" if pairs and low / pairs > 0.05 else "GBK"
 
 
 def iter_lines(path: str | os.PathLike, what: str = "file") -> Iterator[tuple[int, bytes]]:
@@ -279,8 +439,11 @@ def list_images(folder: str | os.PathLike, recursive: bool = True) -> list[Path]
 def read_frame_set(folder: str | os.PathLike) -> list[Frame]:
     """Frames of a frame set (``metadata.jsonl``) or, failing that, every image in a folder, natural order."""
     folder = Path(folder)
+    if not folder.exists():
+        raise InputError(f"{folder}: does not exist (not a folder, not a file); check the path to the frame set "
+                         "or folder of images")
     if not folder.is_dir():
-        raise InputError(f"{folder}: not a folder; pass a frame set or a folder of images")
+        raise InputError(f"{folder}: is a file, not a folder; pass a frame set or a folder of images")
     meta = folder / METADATA_NAME
     frames: list[Frame] = []
     if meta.exists():

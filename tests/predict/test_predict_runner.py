@@ -109,8 +109,9 @@ def test_resume_after_kill(tmp_path):
     with open(all_journals(out)[0], "a", encoding="utf-8") as f:
         f.write('{"id": "video3_3", "te')
     eng = ColourEngine(batch_size=2)
-    s = run_predict(PredictConfig(input=str(frames), out=str(out), engine="x", batch_size=2), engine=eng,
-                    progress=False)
+    # the same settings as the killed run (engine and options are part of what a resume must match)
+    s = run_predict(PredictConfig(input=str(frames), out=str(out), engine="predict_fakes:StallingEngine",
+                                  batch_size=2, engine_options=json.loads(opts)), engine=eng, progress=False)
     assert s.resumed == 4 and sum(eng.calls) == 3
     assert {r[0]: r[1] for r in read_csv_rows(out)[1:]} == expected(frames, IDS)
 
@@ -163,7 +164,19 @@ def test_two_workers_match_one_and_resume_across_counts(tmp_path, monkeypatch):
 
     # an interrupted 1-process run resumed with 3 workers: the journaled ids are not read again
     three = tmp_path / "three.csv"
+
+    class Crashing(ColourEngine):
+        def read(self, images):
+            if self.calls:
+                raise RuntimeError("killed")
+            return super().read(images)
+
+    with pytest.raises(RuntimeError, match="killed"):
+        run_predict(PredictConfig(out=str(three), **{**base, "batch_size": 4}), engine=Crashing(batch_size=4),
+                    progress=False)
     journal = all_journals(three)[0]
+    assert [json.loads(x)["id"] for x in journal.read_text().splitlines()] == ids[:4]
+    # mark the journaled rows, to see below that they are taken from the journal, not read again
     journal.write_text("".join(json.dumps({"id": i, "text": "from journal"}) + "\n" for i in ids[:4]))
     s3 = run_predict(PredictConfig(out=str(three), workers=3, **base), progress=False)
     rows = {r[0]: r[1] for r in read_csv_rows(three)[1:]}

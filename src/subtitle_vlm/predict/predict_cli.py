@@ -18,6 +18,18 @@ from subtitle_vlm.config import add_dataclass_arguments, build_config, save_conf
 from subtitle_vlm.predict.predict_config import PredictConfig
 
 
+def check_summary_path(path: str, cfg) -> None:
+    """Prove ``--summary-json`` can be written before any frame is read (not after an hour of reading)."""
+    from pathlib import Path
+
+    from subtitle_vlm.io import check_output, check_writable_dir, json_object_with
+
+    p = check_output(path, flag="--summary-json", command="predict", inputs=[("--input", cfg.input)],
+                     outputs=[("--out", cfg.out)], suffixes=(".json",), kind="JSON", overwrite=cfg.overwrite,
+                     ours=json_object_with("frames", "read", "resumed"))
+    check_writable_dir(Path(p).resolve().parent)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="subtitle-vlm predict", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -34,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(e))
     from subtitle_vlm.predict.runner import run_predict
 
+    if summary_json and not cfg.shard:
+        check_summary_path(summary_json, cfg)
     summary = run_predict(cfg, progress=progress)
     if not cfg.shard:
         print(f"predict: {summary}; wrote {cfg.out}", file=sys.stderr)

@@ -34,6 +34,9 @@ class PredictConfig:
     engine_options: dict = field(default_factory=dict, metadata={
         "help": "engine-specific options as JSON, e.g. '{\"det_limit\": 960}'"})
     seed: int = field(default=0, metadata={"help": "seed (decoding is greedy; this fixes anything random)"})
+    overwrite: bool = field(default=False, metadata={
+        "help": "read every frame afresh, replacing an --out (and its journals) made by another input or "
+                "other settings, or not by predict at all; without it such an --out is refused"})
 
     def validate(self) -> None:
         if not self.input:
