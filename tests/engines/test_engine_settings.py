@@ -84,3 +84,26 @@ def test_remote_code_needs_the_flag():
     with pytest.raises(InputError, match="--engine minicpmv runs the Python code.*--trust-remote-code"):
         require_remote_code(resolve_settings(cli()), "minicpmv", "m")
     require_remote_code(resolve_settings(cli("--trust-remote-code")), "minicpmv", "m")
+
+
+def test_shard_processes_resolve_the_same_settings(tmp_path, monkeypatch):
+    """`--workers` / `--data-parallel` start one `predict --shard` per process; each must resolve what the
+    parent would: a budget the user left out must not arrive in the shard as if given."""
+    from subtitle_vlm.predict import runner
+
+    run = run_dir(tmp_path / "run", max_new_tokens=12)
+    started = []
+    monkeypatch.setattr(runner.subprocess, "Popen", lambda args, env: started.append(args))
+
+    def child_settings(*argv):
+        started.clear()
+        runner._spawn_shards(cli("--model", str(run), "--out", str(tmp_path / "p.csv"), *argv), 2, gpus=False)
+        child = started[0][started[0].index("predict") + 1:]
+        i = child.index("--summary-json")  # an option of the command, not of PredictConfig
+        del child[i:i + 2]
+        ns = vars(make_parser("predict", cls=PredictConfig).parse_args(child))
+        return resolve_settings(build_config(PredictConfig, ns, ns.pop("config", None)))
+
+    assert child_settings().max_new_tokens == 12
+    assert child_settings("--max-new-tokens", "64").max_new_tokens == 64
+    assert child_settings("--max-new-tokens", "3", "--crop", "bottom=0.2").crop == "bottom=0.2"
