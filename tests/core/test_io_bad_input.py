@@ -79,3 +79,50 @@ def test_frame_set_record_without_a_file_name_string(tmp_path):
     (tmp_path / "metadata.jsonl").write_text('{"file_name": "a.jpg", "text": ""}\n{"file_name": 3}\n')
     with pytest.raises(InputError, match=r"metadata\.jsonl:2: record has no 'file_name' string"):
         read_frame_set(tmp_path)
+
+
+def test_the_encoding_hint_names_gbk_for_a_gbk_file_and_big5_for_a_big5_one(tmp_path):
+    from subtitle_vlm.io import guess_legacy_encoding
+
+    simplified = "我们的字幕是简体中文，这句话说得很清楚。\n请把文件转换成统一码。\n"
+    traditional = "我們的字幕是繁體中文，這句話說得很清楚。\n請把檔案轉換成萬國碼。\n"
+    gbk, big5 = simplified.encode("gbk"), traditional.encode("big5")
+    assert guess_legacy_encoding(gbk) == "GBK"
+    assert guess_legacy_encoding(big5) == "BIG5"
+    for name, raw, enc, text in [("g.csv", gbk, "GBK", simplified), ("b.csv", big5, "BIG5", traditional)]:
+        p = tmp_path / name
+        p.write_bytes(b"id,text\n" + raw)
+        with pytest.raises(InputError, match=rf"iconv -f {enc} -t UTF-8") as e:
+            read_csv_predictions(p)
+        assert "BIG5" not in str(e.value) if enc == "GBK" else "GBK" not in str(e.value)
+        assert raw.decode(enc) == text  # following the hint gives the text back, not mojibake
+
+
+def test_check_output_refuses_an_input_a_wrong_suffix_and_a_file_it_did_not_write(tmp_path):
+    from subtitle_vlm.io import check_output, json_object_with
+
+    gold = tmp_path / "g.csv"
+    gold.write_text("id,text\n")
+    kw = dict(flag="--out", command="score", suffixes=(".json", ".md"), kind="report")
+    with pytest.raises(InputError, match=r"--out .*g\.csv is also the --gold input"):
+        check_output(gold, inputs=[("--gold", gold)], **kw)
+    with pytest.raises(InputError, match=r"is also the --gold input"):  # through another spelling of the path
+        check_output(tmp_path / "sub" / ".." / "g.csv", inputs=[("--gold", str(gold))], overwrite=True, **kw)
+    with pytest.raises(InputError, match=r"a \.txt name for a report file; name it with \.json, \.md"):
+        check_output(tmp_path / "r.txt", **kw)
+    other = tmp_path / "r.json"
+    other.write_text('{"mine": 1}')
+    with pytest.raises(InputError, match="a file is already there that score did not write; pass --overwrite"):
+        check_output(other, ours=json_object_with("cer"), **kw)
+    assert check_output(other, ours=json_object_with("cer"), overwrite=True, **kw) == other
+    other.write_text('{"cer": 0.1}')
+    assert check_output(other, ours=json_object_with("cer"), **kw) == other
+
+
+def test_output_lock_is_exclusive_and_released(tmp_path):
+    from subtitle_vlm.io import output_lock
+
+    out = tmp_path / "p.csv"
+    with output_lock(out, "predict") as lock:
+        assert lock.read_text().split()[0] == str(__import__("os").getpid())
+    assert not lock.exists()
