@@ -93,6 +93,9 @@ class Selection:
     box: tuple[int, int, int, int] | None
     lines: list[Row] = field(default_factory=list)
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (row text, reason)
+    # Every other line found, as (box, text): where the frame shows text that is not the subtitle (a
+    # ticker, a tag), so a video reader can watch the subtitle's rows without them.
+    others: list[tuple[Rect, str]] = field(default_factory=list)
 
 
 def _width(b: Rect) -> float:

@@ -42,12 +42,18 @@ class PPOCROptions:
         "help": "the detector resizes the frame's shorter side to this many pixels"})
     box_thresh: float = field(default=0.5, metadata={"help": "detector box confidence threshold"})
     text_score: float = field(default=0.5, metadata={"help": "rapidocr drops readings below this confidence"})
+    rec_model: str = field(default="", metadata={
+        "help": "a fine-tuned recogniser: a subtitle-vlm train-rec run folder or its rec.onnx; empty = stock"})
 
     def validate(self) -> None:
         if self.threads < 0:
             raise ValueError("threads: need 0 (automatic) or more")
         if self.det_limit_side_len < 32:
             raise ValueError("det_limit_side_len: need at least 32 pixels")
+        if self.rec_model:
+            from subtitle_vlm.engines.ppocr.rec.load import resolve_rec_model
+
+            resolve_rec_model(self.rec_model)
 
 
 def parse_engine_options(options: dict | None, workers: int = 1) -> tuple[PPOCROptions, PPOCRSelectConfig]:
@@ -94,6 +100,22 @@ def _new_rapidocr(ocr: PPOCROptions):
         "EngineConfig.onnxruntime.intra_op_num_threads": ocr.threads,
         "EngineConfig.onnxruntime.inter_op_num_threads": 1,
     }
+    if ocr.rec_model:
+        from subtitle_vlm.engines.ppocr.rec.load import resolve_rec_model
+
+        try:
+            model_path, keys_path = resolve_rec_model(ocr.rec_model)
+        except ValueError as e:
+            raise InputError(f"--engine-options: {e}") from None
+        params["Rec.model_path"] = model_path
+        if keys_path:
+            params["Rec.rec_keys_path"] = keys_path
+        try:
+            return RapidOCR(params=params)
+        except Exception as e:  # onnxruntime raises its own types for a file that is not a model
+            raise InputError(f"--engine-options: rec_model {model_path}: rapidocr cannot load it "
+                             f"({type(e).__name__}: {str(e).strip()[:300]}); re-export it with subtitle-vlm train-rec") \
+                from None
     return RapidOCR(params=params)
 
 
@@ -144,9 +166,19 @@ def detect(ocr_engine, image, use_cls: bool = False) -> tuple[list[Detection], i
     return dets, w, h
 
 
+def learned_selector(cfg: PPOCRSelectConfig):
+    """The learned selector ``cfg.selector`` names, with the output conventions of ``cfg``."""
+    from subtitle_vlm.engines.ppocr.selector import get_selector
+
+    return get_selector(cfg.selector, max_lines=cfg.max_lines, line_join=cfg.line_join,
+                        to_traditional=cfg.to_traditional, fullwidth_punct=cfg.fullwidth_punct)
+
+
 def choose(dets: list[Detection], rgb: np.ndarray, cfg: PPOCRSelectConfig, reread=None) -> Selection:
     """The subtitle among ``dets`` of this frame: the second look (``refine``; ``reread`` is None to
     skip its recognition pass), then the selection with the punctuation probe."""
+    if cfg.selector != "rules":
+        return learned_selector(cfg).select(dets, rgb)
     h, w = rgb.shape[:2]
     probe = mark_probe(rgb)
     if cfg.second_pass:
@@ -161,6 +193,8 @@ class PPOCREngine(Engine):
     def __init__(self, options: PPOCROptions | None = None, select: PPOCRSelectConfig | None = None):
         self.options = options or PPOCROptions(threads=max(1, os.cpu_count() or 1))
         self.select_cfg = select or PPOCRSelectConfig()
+        if self.select_cfg.selector != "rules":
+            learned_selector(self.select_cfg)  # a bad model path fails here, before any frame is read
         self._ocr = _new_rapidocr(self.options)
 
     @classmethod

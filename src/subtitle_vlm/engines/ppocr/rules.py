@@ -37,6 +37,10 @@ _END_MARKS = set("。，、！？!?")
 
 @dataclass
 class PPOCRSelectConfig:
+    selector: str = field(default="default", metadata={
+        "help": "which lines are the subtitle: \"default\" (the learned selector shipped with the package), "
+                "a folder made by `subtitle-vlm train-selector` (or its selector.json), or \"rules\" (the "
+                "hand-written rules below; the other options here apply to them)"})
     region_top: float = field(default=0.55, metadata={
         "help": "a subtitle line's centre lies below this fraction of the frame height"})
     region_bottom: float = field(default=1.0, metadata={

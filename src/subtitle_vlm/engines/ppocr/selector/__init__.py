@@ -48,7 +48,7 @@ class LearnedSelector:
         block, rejected = choose_lines(dets, probs, self.model.threshold, self.max_lines)
         text = join_rows([r.text for r in block], self.line_join)
         text = tidy_text(text, to_traditional=self.to_traditional, fullwidth_punct=self.fullwidth_punct)
-        return selection_of(block, rejected, text)
+        return selection_of(block, rejected, text, dets)
 
     def select(self, dets: Sequence[Detection], rgb: np.ndarray, strips=None) -> Selection:
         """The subtitle among ``dets`` of the RGB frame ``rgb`` (``strips``: precomputed ``strip_stats``)."""

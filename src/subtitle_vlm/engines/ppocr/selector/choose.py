@@ -73,13 +73,15 @@ def choose_lines(dets: Sequence[Detection], probs: np.ndarray, threshold: float,
     return block, rejected
 
 
-def selection_of(block: list[Row], rejected, text: str) -> Selection:
+def selection_of(block: list[Row], rejected, text: str, dets: Sequence[Detection] = ()) -> Selection:
+    chosen = {id(p) for r in block for p in r.parts} if text else set()
+    others = [(d.box, d.text) for d in dets if id(d) not in chosen]
     if not block or not text:
-        return Selection("", None, [], rejected)
+        return Selection("", None, [], rejected, others)
     boxes = [r.box for r in block]
     box = (int(min(b[0] for b in boxes)), int(min(b[1] for b in boxes)),
            int(round(max(b[2] for b in boxes))), int(round(max(b[3] for b in boxes))))
-    return Selection(text, box, block, rejected)
+    return Selection(text, box, block, rejected, others)
 
 
 __all__ = ["choose_lines", "selection_of"]

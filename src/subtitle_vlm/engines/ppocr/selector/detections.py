@@ -51,8 +51,14 @@ _engine = None
 def _init_worker(threads: int) -> None:
     global _engine
     from subtitle_vlm.engines.ppocr.engine import PPOCREngine, PPOCROptions
+    from subtitle_vlm.engines.ppocr.rules import PPOCRSelectConfig
 
-    _engine = PPOCREngine(PPOCROptions(threads=threads))
+    # Only the detector runs here; no selector model is needed (nor may one exist yet). A failure is kept
+    # and reported per frame: a pool whose initializer raises starts new workers forever.
+    try:
+        _engine = PPOCREngine(PPOCROptions(threads=threads), PPOCRSelectConfig(selector="rules"))
+    except Exception as e:  # noqa: BLE001 - reported to the parent with the frame it stopped
+        _engine = e
 
 
 def _detect_one(job: tuple[str, str]) -> dict:
@@ -63,6 +69,8 @@ def _detect_one(job: tuple[str, str]) -> dict:
     from subtitle_vlm.engines.ppocr.selector.features import strip_stats
 
     fid, path = job
+    if isinstance(_engine, Exception):
+        raise RuntimeError(f"the PP-OCR detector could not start: {_engine}")
     try:
         with Image.open(path) as im:
             rgb = np.asarray(im.convert("RGB"))

@@ -5,15 +5,21 @@
   scene text), by the frame record's boxes;
 - ``dropped``: frames with a subtitle whose output is empty;
 - ``invented_punct_per_100``: punctuation marks in the output beyond those in the gold text, per 100 frames.
+
+Whitespace is compared as one ASCII space per run on both sides: a gap shown between two phrases (a
+Taiwan-style comma) is a space whatever code point the label gives it.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 
 from subtitle_vlm.engines.ppocr.detection import Selection
 from subtitle_vlm.engines.ppocr.selector.labels import detection_roles, record_elements
+
+_WS = re.compile(r"\s+")
 
 PUNCT = set("，。、！？：；…「」『』（）,.!?:;()")
 
@@ -28,6 +34,8 @@ def summarise(items: Sequence[dict]) -> dict:
     """``items``: one dict per frame with ``gold``, ``pred`` and optionally ``wrong_element`` (bool)."""
     from rapidfuzz.distance import Levenshtein
 
+    items = [{**it, "gold": _WS.sub(" ", it["gold"]).strip(), "pred": _WS.sub(" ", it["pred"]).strip()}
+             for it in items]
     n = len(items)
     if not n:
         return {"frames": 0}

@@ -22,6 +22,8 @@ FORMAT = "subtitle-vlm-ppocr-selector"
 VERSION = 1
 MODEL_FILE = "selector.json"
 DEFAULT_MODEL = Path(__file__).with_name("default_selector.json")
+# sha256 of the shipped model; its recipe (inside the file and in docs/selector.md) rebuilds it.
+DEFAULT_SHA256 = ""
 
 
 @dataclass
@@ -125,4 +127,4 @@ def load_selector(spec: str | Path | None = None) -> SelectorModel:
                          threshold=float(d.get("threshold", 0.5)), recipe=d.get("recipe", {}))
 
 
-__all__ = ["DEFAULT_MODEL", "FORMAT", "MODEL_FILE", "SelectorModel", "load_selector", "model_digest"]
+__all__ = ["DEFAULT_MODEL", "DEFAULT_SHA256", "FORMAT", "MODEL_FILE", "SelectorModel", "load_selector", "model_digest"]
