@@ -18,6 +18,9 @@ from rapidfuzz.distance import Levenshtein
 from subtitle_vlm.io import natural_key
 from subtitle_vlm.text.normalize import normalize
 
+# The first line of the Markdown report; score --out recognises its own earlier report by it.
+REPORT_HEAD = "| rows | mean Levenshtein | CER | exact match | missing ids | extra ids | normalize |"
+
 
 def levenshtein(a: str, b: str) -> int:
     return Levenshtein.distance(a, b)
@@ -87,7 +90,7 @@ class ScoreReport:
             return s.replace("\\", "\\\\").replace("|", "\\|").replace("\r", "\\r").replace("\n", "\\n") or "∅"
 
         lines = [
-            "| rows | mean Levenshtein | CER | exact match | missing ids | extra ids | normalize |",
+            REPORT_HEAD,
             "|---:|---:|---:|---:|---:|---:|---|",
             f"| {self.n} | {self.mean_levenshtein:.4f} | {self.cer:.4f} | {self.exact_match:.2%} | "
             f"{len(self.missing)} | {len(self.extra)} | {self.profile} |",

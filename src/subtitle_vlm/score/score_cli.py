@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Literal
 
 from subtitle_vlm.config import parse_config
-from subtitle_vlm.io import InputError, atomic_write_text, read_csv_predictions, read_frame_set
-from subtitle_vlm.score.metrics import ScoreReport, score_predictions
+from subtitle_vlm.io import (InputError, atomic_write_text, check_output, check_writable_dir, json_object_with,
+                             read_csv_predictions, read_frame_set)
+from subtitle_vlm.score.metrics import REPORT_HEAD, ScoreReport, score_predictions
 
 
 @dataclass
@@ -28,6 +29,8 @@ class ScoreConfig:
     json: bool = field(default=False, metadata={"help": "print JSON instead of Markdown"})
     worst: int = field(default=10, metadata={"help": "how many worst rows to list"})
     out: str | None = field(default=None, metadata={"help": "also write the report here (.json or .md)"})
+    overwrite: bool = field(default=False, metadata={
+        "help": "replace a file at --out that is not a score report (by default refused)"})
 
     def validate(self) -> None:
         if not self.gold or not self.pred:
@@ -61,8 +64,20 @@ def load_gold(path: str) -> dict[str, str]:
     return {f.id: f.text for f in frames}
 
 
+def _is_report(path: Path) -> bool:
+    """A report score wrote earlier: the JSON form, or the Markdown one (which opens with its table)."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix.lower() == ".json":
+        return json_object_with("rows", "cer", "mean_levenshtein")(path)
+    return text.startswith(REPORT_HEAD)
+
+
 def main(argv: list[str] | None = None) -> int:
     cfg = parse_config(ScoreConfig, argv, prog="subtitle-vlm score", description=__doc__)
+    if cfg.out:
+        check_output(cfg.out, flag="--out", command="score", inputs=[("--gold", cfg.gold), ("--pred", cfg.pred)],
+                     suffixes=(".json", ".md"), kind="score report", overwrite=cfg.overwrite, ours=_is_report)
+        check_writable_dir(Path(cfg.out).resolve().parent)
     gold = load_gold(cfg.gold)
     if not gold:
         raise InputError(f"{cfg.gold}: no rows under the header; the gold file needs one 'id,text' row per frame")

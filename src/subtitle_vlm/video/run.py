@@ -62,18 +62,22 @@ def load_video_engine(cfg):
 
 
 def auto_band(path: str, info: VideoInfo, engine=None) -> tuple[tuple[int, int, int, int] | None, str]:
-    """Find the subtitle band with PP-OCR on a few frames: the rows every subtitle found covers, padded by
-    half a line, full width (subtitles are centred but their length varies). None when none is found."""
-    finder = getattr(engine, "subtitle_box", None)
-    if finder is None:
-        from subtitle_vlm.engines.ppocr import subtitle_box as finder
-    boxes = [b for b in (finder(im) for im in grab_frames(path, AUTO_PROBES)) if b]
-    if not boxes:
+    """Find the subtitle's region with the PP-OCR selector on a few frames (``video.region``): the rows
+    every subtitle found covers, padded by half a line, clear of the text the selector turned down (a
+    ticker, a tag). None when no subtitle is found."""
+    from subtitle_vlm.video.region import subtitle_region
+
+    select = getattr(engine, "select", None)
+    if select is None:
+        from subtitle_vlm.engines.ppocr.engine import _shared_engine
+
+        select = _shared_engine().select
+    sels = [select(im) for im in grab_frames(path, AUTO_PROBES)]
+    box = subtitle_region(sels, info.width, info.height)
+    if box is None:
         return None, f"--crop auto: PP-OCR found no subtitle on {AUTO_PROBES} frames; watching {AUTO_FALLBACK}"
-    line = max(b[3] - b[1] for b in boxes)
-    y0 = max(0, int(min(b[1] for b in boxes) - 0.5 * line))
-    y1 = min(info.height, int(max(b[3] for b in boxes) + 0.5 * line))
-    return (0, y0, info.width, y1), f"--crop auto: subtitle band rows {y0}-{y1} from {len(boxes)} frames"
+    found = sum(1 for s in sels if s.box)
+    return box, (f"--crop auto: subtitle region x {box[0]}-{box[2]}, rows {box[1]}-{box[3]} from {found} frames")
 
 
 def resolve_band(cfg, info: VideoInfo, engine=None) -> tuple[tuple[int, int, int, int], list[str]]:
@@ -111,8 +115,10 @@ def _write_frames_out(folder: Path, staging: Path, cues: list[Cue], stem: str, v
 def run_video(cfg, engine=None, progress: bool | None = None, write: bool = True) -> VideoResult:
     """Read ``cfg.input`` into cues; with ``write`` also write ``cfg.out`` (and --frames-out). ``engine``
     may be passed in (tests, benchmarks); otherwise it is loaded from the options and closed after."""
-    info = probe(cfg.input)
     out = Path(cfg.out)
+    if write:
+        cfg.check_outputs()
+    info = probe(cfg.input)
     if write:
         check_writable_dir(out.resolve().parent)
     own = engine is None

@@ -82,6 +82,29 @@ def format_for(path: str | Path, fmt: str | None = None) -> str:
     return suffix if suffix in FORMATS else "srt"
 
 
+def is_cue_file(path: str | Path, fmt: str) -> bool:
+    """Whether ``path`` holds what ``write_cues`` writes in ``fmt`` (an earlier output that may be replaced):
+    SRT or WebVTT cues (an empty file is a cue list with no cue), or a JSON object with a ``cues`` list."""
+    text = Path(path).read_text(encoding="utf-8")
+    if fmt == "json":
+        obj = json.loads(text)
+        return isinstance(obj, dict) and isinstance(obj.get("cues"), list)
+    if fmt == "vtt" and text.strip() and not text.lstrip("\ufeff").startswith("WEBVTT"):
+        return False
+    parse_srt_text(text, str(path))  # raises on anything that is not cue blocks
+    return True
+
+
+def check_cue_output(path: str | Path, fmt: str, *, flag: str, command: str, inputs=(), outputs=(),
+                     overwrite: bool = False) -> Path:
+    """``io.check_output`` for a subtitle file in ``fmt``: a name with that format's suffix (or none)."""
+    from subtitle_vlm.io import check_output
+
+    return check_output(path, flag=flag, command=command, inputs=inputs, outputs=outputs,
+                        suffixes=(f".{fmt}", ""), kind=fmt.upper() if fmt != "json" else "JSON cue",
+                        overwrite=overwrite, ours=lambda p: is_cue_file(p, fmt))
+
+
 def write_cues(path: str | Path, cues: list[Cue], fmt: str | None = None, meta: dict | None = None) -> None:
     fmt = format_for(path, fmt)
     text = {"srt": to_srt, "vtt": to_vtt}[fmt](cues) if fmt != "json" else to_json(cues, meta)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from subtitle_vlm.config import add_dataclass_arguments, build_config
 from subtitle_vlm.video.video_config import VideoConfig
@@ -30,6 +31,13 @@ def main(argv: list[str] | None = None) -> int:
     cfg = build_config(VideoConfig, ns, ns.pop("config", None))
     from subtitle_vlm.video.run import run_video
 
+    if summary_json:
+        from subtitle_vlm.io import check_output, check_writable_dir, json_object_with
+
+        check_output(summary_json, flag="--summary-json", command="video", inputs=[("video", cfg.input)],
+                     outputs=[("--out", cfg.out)], suffixes=(".json",), kind="JSON", overwrite=cfg.overwrite,
+                     ours=json_object_with("cues", "band_box"))
+        check_writable_dir(Path(summary_json).resolve().parent)
     result = run_video(cfg)
     for note in result.notes:
         print(f"video: {note}", file=sys.stderr)

@@ -32,9 +32,10 @@ class VideoConfig:
         "help": "crop the reader sees (as predict --crop); default: the engine's or run config's own; "
                 "'band' = the subtitle band of --crop"})
     # ---- where subtitles are, and when the reader runs
-    crop: str = field(default="bottom=0.33", metadata={
-        "help": "the subtitle band watched for changes: bottom=F | box=x0,y0,x1,y1 | none | auto "
-                "(auto: PP-OCR finds the subtitle on a few frames)"})
+    crop: str = field(default="auto", metadata={
+        "help": "the region watched for changes: auto (the PP-OCR selector finds the subtitle on a few frames "
+                "and leaves out text it turns down, such as a news ticker or name tags; bottom=0.33 when it "
+                "finds none) | bottom=F | box=x0,y0,x1,y1 | none"})
     fps: float = field(default=4.0, metadata={
         "help": "frames sampled per second; a sample is read only when its band changed (0 = every frame)"})
     detect_changes: bool = field(default=True, metadata={
@@ -67,6 +68,8 @@ class VideoConfig:
     cache: str | None = field(default=None, metadata={
         "help": "per-frame readings cache (JSONL) an interrupted run resumes from; default OUT.cache.jsonl"})
     keep_cache: bool = field(default=False, metadata={"help": "keep the cache after a successful run"})
+    overwrite: bool = field(default=False, metadata={
+        "help": "replace a file at --out that is not a subtitle file of its format (by default refused)"})
     progress: bool = field(default=True, metadata={"help": "show a progress bar with the real-time factor"})
     seed: int = field(default=0, metadata={"help": "seed passed to the engine"})
 
@@ -102,6 +105,19 @@ class VideoConfig:
         from subtitle_vlm.video.srt import format_for
 
         return format_for(self.out, None if self.format == "auto" else self.format)
+
+    def check_outputs(self) -> None:
+        """Refuse, before any work: --out (or --cache) that is the video itself, an --out suffix that is not
+        its format's (``clip.mp4`` would get an SRT under a video's name), and replacing a file at --out
+        that is not a subtitle file of that format, unless --overwrite."""
+        from subtitle_vlm.io import check_output
+        from subtitle_vlm.video.srt import check_cue_output
+
+        check_cue_output(self.out, self.output_format, flag="--out", command="video",
+                         inputs=[("video", self.input)], outputs=[("--cache", self.cache_path)],
+                         overwrite=self.overwrite)
+        check_output(self.cache_path, flag="--cache", command="video", inputs=[("video", self.input)],
+                     overwrite=True)
 
 
 def naive(cfg: VideoConfig) -> VideoConfig:
