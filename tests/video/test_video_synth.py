@@ -60,3 +60,39 @@ def test_cli_and_bad_options(tmp_path, capsys):
     assert "use a .mp4" in err and "do not fit" in err
     with pytest.raises(InputError, match="WIDTHxHEIGHT"):
         SynthVideoConfig(out="v.mp4", size="big").validate()
+
+
+def test_ticker_scrolls_under_the_subtitles_and_tags_come_and_go_without_cues(tmp_path):
+    import json
+
+    import numpy as np
+
+    kw = dict(duration=3.0, fps=10, size="320x180", cues=3, min_cue=0.5, max_cue=0.8, progress=False, noise=0.0,
+              distractors=False, seed=2)
+    plain = make_video(SynthVideoConfig(out=str(tmp_path / "plain.mp4"), **kw))
+    cfg = SynthVideoConfig(out=str(tmp_path / "tv.mp4"), ticker=6, tags=True, **kw)
+    make_video(cfg)
+    # the gold holds the subtitle cues only, the same ones as without ticker and tags
+    assert [(c.start, c.end, c.text) for c in read_cues(cfg.gold_path)] == [(c.start, c.end, c.text) for c in plain]
+    data = json.loads(cfg.cues_json_path.read_text(encoding="utf-8"))
+    tk, tags = data["meta"]["ticker"], data["meta"]["tags"]
+    assert tk["px_per_frame"] == 6 and tk["headlines"] and tags
+    band_top = tk["band"][1]
+    for row in data["cues"]:
+        rec = row["record"]
+        assert rec["subtitle"]["bbox"][3] <= band_top  # every subtitle above the ticker
+        assert rec["ticker"] is None and rec["tags"] == []
+        assert {e["role"] for e in rec["elements"]} == {"subtitle"}
+    for t in tags:  # a tag never covers a subtitle on screen at the same time, nor the ticker
+        x0, y0, x1, y1 = t["bbox"]
+        assert y1 <= band_top
+        for row in data["cues"]:
+            if row["start"] < t["to"] and t["from"] < row["end"]:
+                s0, s1, s2, s3 = row["record"]["subtitle"]["bbox"]
+                assert x1 <= s0 or s2 <= x0 or y1 <= s1 or s3 <= y0
+    # the ticker's text moves from frame to frame
+    frames = [f.luma().astype(np.int16) for _, f in zip(range(2), iter_frames(cfg.out))]
+    band = slice(band_top + 2, tk["band"][3] - 2)
+    assert np.abs(frames[1][band] - frames[0][band]).mean() > 2
+    with pytest.raises(InputError, match="--ticker"):
+        SynthVideoConfig(out="v.mp4", ticker=-1).validate()

@@ -9,11 +9,14 @@ Public API (other stages rely on these names):
     rec = sample_record(7, cfg, assets)             # every random choice of frame 7 (JSON-able dict)
     img = render_record(rec, assets)                # PIL image; background=img draws over your own picture
     box = subtitle_bbox(rec)                        # (x0, y0, x1, y1) of the subtitle ink, None if no subtitle
+    lines = frame_elements(rec)                     # every drawn text line: role, text, ink box, font, line
 
 Commands: ``subtitle-vlm synth`` (synth_cli) and ``subtitle-vlm preview`` (preview).
 """
 
 from subtitle_vlm.synth.assets import Assets, load_assets
+from subtitle_vlm.synth.elements import frame_elements, frame_layout
+from subtitle_vlm.synth.fonts import font_group
 from subtitle_vlm.synth.record import frame_name, frame_seed, sample_record
 from subtitle_vlm.synth.render import render_record, save_frame, subtitle_bbox
 from subtitle_vlm.synth.synth_config import PRESETS, STYLES, StyleParams, SynthConfig
@@ -26,5 +29,6 @@ def run_synth(cfg, progress=None):
     return _run(cfg, progress=progress)
 
 
-__all__ = ["Assets", "load_assets", "frame_name", "frame_seed", "sample_record", "render_record",
+__all__ = ["Assets", "load_assets", "frame_elements", "frame_layout", "font_group", "frame_name", "frame_seed",
+           "sample_record", "render_record",
            "save_frame", "subtitle_bbox", "PRESETS", "STYLES", "StyleParams", "SynthConfig", "run_synth"]

@@ -1,9 +1,10 @@
-"""subtitle-vlm synth-video --out test.mp4 [--duration 60] [--size 1280x720] [--fps 25] [--cues 24] [--style clean|tv|hard] [--seed 0]
+"""subtitle-vlm synth-video --out test.mp4 [--duration 60] [--size 1280x720] [--fps 25] [--cues 24] [--style clean|tv|hard] [--ticker 4] [--tags] [--seed 0]
 
 A test video with a known cue list: our synth renderer burns subtitles into moving backgrounds (pan and
 zoom over photographs, shot cuts, per-frame noise), with cues of varied length, gaps and back-to-back
 changes, one text shown in two separate cues, and distractor text (a station logo throughout, titles and
-captions that come and go on their own timeline). Written with PyAV (libx264, or mpeg4), next to the gold
+captions that come and go on their own timeline); ``--ticker N`` adds a news ticker scrolling N px per frame
+under the subtitles and ``--tags`` lower-third name tags (neither is a cue). Written with PyAV (libx264, or mpeg4), next to the gold
 cue list as SRT (``--gold``, default OUT with .srt) and as JSON with each cue's render record
 (``OUT.cues.json``). Every cue starts and ends on a frame boundary: cue frames a..b-1 give [a/fps, b/fps).
 """
@@ -11,7 +12,6 @@ cue list as SRT (``--gold``, default OUT with .srt) and as JSON with each cue's 
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import sys
 from dataclasses import dataclass, field
@@ -40,6 +40,9 @@ class SynthVideoConfig:
     max_gap: float = field(default=1.5, metadata={"help": "longest gap between cues, seconds"})
     repeat: bool = field(default=True, metadata={"help": "show one text again in a later, separate cue"})
     distractors: bool = field(default=True, metadata={"help": "station logo, titles and captions"})
+    ticker: float = field(default=0.0, metadata={
+        "help": "a news ticker along the bottom edge scrolling this many px per frame (0: none); subtitles sit above it"})
+    tags: bool = field(default=False, metadata={"help": "lower-third name tags that come and go on their own timeline"})
     style: Literal["clean", "tv", "hard"] = field(default="clean", metadata={
         "help": "subtitle look, as synth --style (per-frame degradations are left to the video codec)"})
     sentences: str | None = field(default=None, metadata={"help": "sentence file; none: the built-in corpus"})
@@ -49,8 +52,6 @@ class SynthVideoConfig:
     crf: int = field(default=20, metadata={"help": "libx264 quality (lower = better); mpeg4 uses qscale crf/6"})
     seed: int = field(default=0, metadata={"help": "seed: the same seed gives the same video and cues"})
     progress: bool = field(default=True, metadata={"help": "show a progress bar"})
-    overwrite: bool = field(default=False, metadata={
-        "help": "replace files at --out / --gold that an earlier synth-video run did not write (refused otherwise)"})
 
     def validate(self) -> None:
         if not self.out:
@@ -62,6 +63,8 @@ class SynthVideoConfig:
             raise InputError("--duration and --fps must be positive")
         if self.cues < 0:
             raise InputError("--cues must be >= 0")
+        if not 0 <= self.ticker <= 0.5 * self.width_height()[0]:
+            raise InputError(f"--ticker {self.ticker}: px per frame, from 0 (no ticker) to half the frame width")
         if not 0 < self.min_cue <= self.max_cue:
             raise InputError("need 0 < --min-cue <= --max-cue")
         if self.cues and self.cues * self.min_cue > self.duration:
@@ -84,42 +87,6 @@ class SynthVideoConfig:
     @property
     def cues_json_path(self) -> Path:
         return Path(str(self.out) + ".cues.json")
-
-    def check_outputs(self) -> None:
-        """Before any rendering: the video, the gold SRT and the cues JSON are three different files, none of
-        them the sentence file, each writable, and none replacing a file an earlier synth-video did not write
-        (the cues JSON names the video and gold it was written with) unless --overwrite."""
-        from subtitle_vlm.io import check_output, check_writable_dir, json_object_with
-        from subtitle_vlm.video.srt import check_cue_output
-
-        inputs = [("--sentences", self.sentences)]
-        cues_json = self.cues_json_path
-
-        def named_by_cues_json(key: str):
-            def test(path: Path) -> bool:
-                meta = json.loads(cues_json.read_text(encoding="utf-8")).get("meta", {})
-                return meta.get(key) == str(path)
-            return test
-
-        check_output(self.out, flag="--out", command="synth-video", inputs=inputs,
-                     outputs=[("--gold", self.gold_path)], overwrite=self.overwrite, ours=named_by_cues_json("video"))
-        check_cue_output(self.gold_path, "srt", flag="--gold", command="synth-video", inputs=inputs,
-                         outputs=[("--out", self.out), ("cues JSON", cues_json)], overwrite=self.overwrite)
-        if not self.overwrite and self.gold_path.exists() and not _quiet_true(named_by_cues_json("gold"),
-                                                                              self.gold_path):
-            raise InputError(f"--gold {self.gold_path}: a file is already there that synth-video did not write "
-                             "for this --out; pass --overwrite to replace it, or choose another --gold")
-        check_output(cues_json, flag="--out", command="synth-video", inputs=inputs, overwrite=self.overwrite,
-                     ours=json_object_with("meta", "cues"))
-        for folder in {Path(self.out).resolve().parent, self.gold_path.resolve().parent}:
-            check_writable_dir(folder)
-
-
-def _quiet_true(test, path) -> bool:
-    try:
-        return bool(test(path))
-    except Exception:  # unreadable or not JSON: not ours
-        return False
 
 
 # ---------------------------------------------------------------- timeline
@@ -149,12 +116,7 @@ def schedule(cfg: SynthVideoConfig, rng) -> list[tuple[int, int]]:
         if spans:
             a = max(a, spans[-1][1])
             b = max(b, a + min_len)
-        if b > n_frames:  # ran past the end: end with the video, starting earlier to keep --min-cue
-            b = n_frames
-            a = max(min(a, b - min_len), spans[-1][1] if spans else 0)
-            if b - a < min_len:
-                break  # no room left for a cue of --min-cue
-        spans.append((a, b))
+        spans.append((a, min(b, n_frames)))
         t += lengths[k] + gaps[k + 1]
     return [(a, b) for a, b in spans if b > a]
 
@@ -229,16 +191,58 @@ def _synth_config(cfg: SynthVideoConfig):
                        sentences=cfg.sentences, p_empty=0.0, progress=False)
 
 
-def cue_record(k: int, text: str, scfg, assets) -> dict:
+def cue_record(k: int, text: str, scfg, assets, ticker: dict | None = None) -> dict:
     """Render record of cue ``k`` showing ``text``: the renderer's own random look, without whole-frame
-    degradations (the codec degrades the video) and without distractors (they run on their own timeline)."""
+    degradations (the codec degrades the video) and without distractors, ticker or tags (they run on their
+    own timelines); with ``ticker`` (the video's) the subtitle sits above its band."""
     from subtitle_vlm.synth import sample_record
+    from subtitle_vlm.synth.elements import build_elements, frame_layout
 
     one = dataclasses.replace(assets, sentences=[text], sentence_fonts=[tuple(assets.fonts_covering(text))])
-    rec = sample_record(k, scfg, one)
-    rec["distractors"] = []
-    rec["degradations"] = None
+    rec = sample_record(k, scfg, one, ticker=ticker)
+    rec.update(distractors=[], ticker=None, tags=[], degradations=None)
+    rec["layout"], rec["elements"] = frame_layout(rec), build_elements(rec)
     return rec
+
+
+def video_ticker(cfg: SynthVideoConfig, assets) -> dict | None:
+    """The video's ticker (one for the whole video, from a generator of its own), or None."""
+    from subtitle_vlm.synth import PRESETS
+    from subtitle_vlm.synth.ticker import STREAM, sample_ticker
+
+    if not cfg.ticker:
+        return None
+    W, H = cfg.width_height()
+    params = dataclasses.replace(PRESETS["tv"], p_ticker=1.0)
+    return sample_ticker(np.random.default_rng([cfg.seed, STREAM]), assets, params, W, H)
+
+
+def tag_timeline(cfg: SynthVideoConfig, assets, spans, records, ticker, distractors, n_frames: int):
+    """(first frame, end frame, tag): name tags shown for 3-6 s with gaps of 2-8 s, each clear of the subtitles,
+    ticker and distractors on screen while it shows. Drawn from a generator of its own, so the rest of the
+    video is the same with or without tags."""
+    from subtitle_vlm.synth.tags import STREAM, sample_tag
+
+    if not cfg.tags:
+        return []
+    W, H = cfg.width_height()
+    rng = np.random.default_rng([cfg.seed, STREAM])
+    out = []
+    f = int(rng.uniform(0.5, 3.0) * cfg.fps)
+    while f < n_frames:
+        end = min(n_frames, f + int(rng.uniform(3.0, 6.0) * cfg.fps))
+        avoid = [tuple(r["subtitle"]["box"]["rect"] if r["subtitle"]["box"] else r["subtitle"]["bbox"])
+                 for (a, b), r in zip(spans, records) if a < end and f < b and r["subtitle"]]
+        avoid += [tuple(d["box"]["rect"] if d.get("box") else d["bbox"]) for a, b, d in distractors if a < end and f < b]
+        if ticker:
+            avoid.append(tuple(ticker["band"]))
+            if ticker.get("label"):
+                avoid.append(tuple(ticker["label"]["rect"]))
+        tag = sample_tag(rng, assets, W, H, avoid)
+        if tag is not None:
+            out.append((f, end, tag))
+        f = end + int(rng.uniform(2.0, 8.0) * cfg.fps)
+    return out
 
 
 def distractor_timeline(cfg: SynthVideoConfig, scfg, assets, n_frames: int, rng) -> list[tuple[int, int, dict]]:
@@ -287,6 +291,7 @@ def make_video(cfg: SynthVideoConfig) -> list[Cue]:
     from subtitle_vlm.io import atomic_write_text
     from subtitle_vlm.synth import load_assets, render_record
     from subtitle_vlm.synth.backgrounds import builtin_refs
+    from subtitle_vlm.synth.ticker import scrolled
 
     W, H = cfg.width_height()
     rng = np.random.default_rng(cfg.seed)
@@ -297,21 +302,20 @@ def make_video(cfg: SynthVideoConfig) -> list[Cue]:
     texts = pick_texts(assets.sentences, len(spans), cfg.repeat, spans, rng)
     # A repeated line keeps its look (one show, one subtitle style per line).
     first = {t: k for k, t in reversed(list(enumerate(texts)))}
-    records = [cue_record(first[t], t, scfg, assets) for t in texts]
+    ticker = video_ticker(cfg, assets)
+    records = [cue_record(first[t], t, scfg, assets, ticker) for t in texts]
     distractors = distractor_timeline(cfg, scfg, assets, n_frames, rng)
+    tags = tag_timeline(cfg, assets, spans, records, ticker, distractors, n_frames)
     bgs = Backgrounds(cfg, shots(cfg, builtin_refs("photos"), n_frames, rng), n_frames)
     noise = [rng.normal(0.0, cfg.noise, (H, W, 1)).astype(np.int16) for _ in range(6)] if cfg.noise > 0 else []
     empty = {"size": [W, H], "subtitle": None, "distractors": [], "degradations": None, "seed": 0}
 
     out = Path(cfg.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.stem}.partial{out.suffix}")
     try:
         container, stream = _open_writer(tmp, cfg)
-    except OSError as e:  # FFmpeg's file errors are OSErrors too: the place, not the codec, is at fault
-        if isinstance(e, av.error.FFmpegError) and e.errno is None:
-            raise InputError(f"cannot encode {cfg.codec} into {out.suffix} here ({e}); try --codec mpeg4") from None
-        raise InputError(f"{out}: cannot write it ({e.strerror or e}); choose another --out") from None
-    except ValueError as e:
+    except (av.error.FFmpegError, ValueError) as e:
         raise InputError(f"cannot encode {cfg.codec} into {out.suffix} here ({e}); try --codec mpeg4") from None
     cue_at = np.full(n_frames, -1, dtype=np.int32)
     for k, (a, b) in enumerate(spans):
@@ -321,6 +325,9 @@ def make_video(cfg: SynthVideoConfig) -> list[Cue]:
             k = int(cue_at[i])
             rec = dict(records[k] if k >= 0 else empty)
             rec["distractors"] = [d for a, b, d in distractors if a <= i < b]
+            if ticker:  # the ticker runs on: the same loop of headlines, cfg.ticker px further each frame
+                rec["ticker"] = scrolled(ticker, int(round(cfg.ticker * i)))
+            rec["tags"] = [t for a, b, t in tags if a <= i < b]
             img = render_record(rec, assets, background=bgs.frame(i))
             arr = np.asarray(img)
             if noise:
@@ -330,10 +337,7 @@ def make_video(cfg: SynthVideoConfig) -> list[Cue]:
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
         container.close()
-        try:
-            os.replace(tmp, out)
-        except OSError as e:
-            raise InputError(f"{out}: cannot write it ({e.strerror or e}); move that away or choose another --out") from None
+        os.replace(tmp, out)
     except BaseException:
         container.close()
         tmp.unlink(missing_ok=True)
@@ -341,9 +345,13 @@ def make_video(cfg: SynthVideoConfig) -> list[Cue]:
     cues = [Cue(a / cfg.fps, b / cfg.fps, records[k]["text"], {"frames": [a, b], "cue": k})
             for k, (a, b) in enumerate(spans)]
     write_cues(cfg.gold_path, cues, "srt")
-    meta = {"video": str(out), "gold": str(cfg.gold_path), "fps": cfg.fps, "frames": n_frames, "size": [W, H], "seed": cfg.seed,
+    meta = {"video": str(out), "fps": cfg.fps, "frames": n_frames, "size": [W, H], "seed": cfg.seed,
             "distractors": [{"from": a / cfg.fps, "to": b / cfg.fps, "kind": d["kind"], "text": d["text"]}
-                            for a, b, d in distractors]}
+                            for a, b, d in distractors],
+            "ticker": {"px_per_frame": cfg.ticker, "band": ticker["band"], "headlines": ticker["headlines"],
+                       "label": (ticker["label"] or {}).get("text")} if ticker else None,
+            "tags": [{"from": a / cfg.fps, "to": b / cfg.fps, "lines": t["lines"], "bbox": t["bbox"]}
+                     for a, b, t in tags]}
     rich = [Cue(c.start, c.end, c.text, {**c.extra, "record": records[k]}) for k, c in enumerate(cues)]
     atomic_write_text(cfg.cues_json_path, to_json(rich, meta))
     return cues
@@ -353,7 +361,6 @@ def main(argv: list[str] | None = None) -> int:
     from subtitle_vlm.config import parse_config
 
     cfg = parse_config(SynthVideoConfig, argv, prog="subtitle-vlm synth-video", description=__doc__)
-    cfg.check_outputs()
     cues = make_video(cfg)
     short = min((c.duration for c in cues), default=0.0)
     print(f"synth-video: wrote {cfg.out} ({cfg.duration:g} s, {cfg.size}, {cfg.fps} fps) with {len(cues)} cues "
