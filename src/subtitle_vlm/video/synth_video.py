@@ -12,6 +12,7 @@ cue list as SRT (``--gold``, default OUT with .srt) and as JSON with each cue's 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import sys
 from dataclasses import dataclass, field
@@ -52,6 +53,8 @@ class SynthVideoConfig:
     crf: int = field(default=20, metadata={"help": "libx264 quality (lower = better); mpeg4 uses qscale crf/6"})
     seed: int = field(default=0, metadata={"help": "seed: the same seed gives the same video and cues"})
     progress: bool = field(default=True, metadata={"help": "show a progress bar"})
+    overwrite: bool = field(default=False, metadata={
+        "help": "replace files at --out / --gold that an earlier synth-video run did not write (refused otherwise)"})
 
     def validate(self) -> None:
         if not self.out:
@@ -88,6 +91,42 @@ class SynthVideoConfig:
     def cues_json_path(self) -> Path:
         return Path(str(self.out) + ".cues.json")
 
+    def check_outputs(self) -> None:
+        """Before any rendering: the video, the gold SRT and the cues JSON are three different files, none of
+        them the sentence file, each writable, and none replacing a file an earlier synth-video did not write
+        (the cues JSON names the video and gold it was written with) unless --overwrite."""
+        from subtitle_vlm.io import check_output, check_writable_dir, json_object_with
+        from subtitle_vlm.video.srt import check_cue_output
+
+        inputs = [("--sentences", self.sentences)]
+        cues_json = self.cues_json_path
+
+        def named_by_cues_json(key: str):
+            def test(path: Path) -> bool:
+                meta = json.loads(cues_json.read_text(encoding="utf-8")).get("meta", {})
+                return meta.get(key) == str(path)
+            return test
+
+        check_output(self.out, flag="--out", command="synth-video", inputs=inputs,
+                     outputs=[("--gold", self.gold_path)], overwrite=self.overwrite, ours=named_by_cues_json("video"))
+        check_cue_output(self.gold_path, "srt", flag="--gold", command="synth-video", inputs=inputs,
+                         outputs=[("--out", self.out), ("cues JSON", cues_json)], overwrite=self.overwrite)
+        if not self.overwrite and self.gold_path.exists() and not _quiet_true(named_by_cues_json("gold"),
+                                                                              self.gold_path):
+            raise InputError(f"--gold {self.gold_path}: a file is already there that synth-video did not write "
+                             "for this --out; pass --overwrite to replace it, or choose another --gold")
+        check_output(cues_json, flag="--out", command="synth-video", inputs=inputs, overwrite=self.overwrite,
+                     ours=json_object_with("meta", "cues"))
+        for folder in {Path(self.out).resolve().parent, self.gold_path.resolve().parent}:
+            check_writable_dir(folder)
+
+
+def _quiet_true(test, path) -> bool:
+    try:
+        return bool(test(path))
+    except Exception:  # unreadable or not JSON: not ours
+        return False
+
 
 # ---------------------------------------------------------------- timeline
 def schedule(cfg: SynthVideoConfig, rng) -> list[tuple[int, int]]:
@@ -116,7 +155,12 @@ def schedule(cfg: SynthVideoConfig, rng) -> list[tuple[int, int]]:
         if spans:
             a = max(a, spans[-1][1])
             b = max(b, a + min_len)
-        spans.append((a, min(b, n_frames)))
+        if b > n_frames:  # ran past the end: end with the video, starting earlier to keep --min-cue
+            b = n_frames
+            a = max(min(a, b - min_len), spans[-1][1] if spans else 0)
+            if b - a < min_len:
+                break  # no room left for a cue of --min-cue
+        spans.append((a, b))
         t += lengths[k] + gaps[k + 1]
     return [(a, b) for a, b in spans if b > a]
 
@@ -311,11 +355,14 @@ def make_video(cfg: SynthVideoConfig) -> list[Cue]:
     empty = {"size": [W, H], "subtitle": None, "distractors": [], "degradations": None, "seed": 0}
 
     out = Path(cfg.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.stem}.partial{out.suffix}")
     try:
         container, stream = _open_writer(tmp, cfg)
-    except (av.error.FFmpegError, ValueError) as e:
+    except OSError as e:  # FFmpeg's file errors are OSErrors too: the place, not the codec, is at fault
+        if isinstance(e, av.error.FFmpegError) and e.errno is None:
+            raise InputError(f"cannot encode {cfg.codec} into {out.suffix} here ({e}); try --codec mpeg4") from None
+        raise InputError(f"{out}: cannot write it ({e.strerror or e}); choose another --out") from None
+    except ValueError as e:
         raise InputError(f"cannot encode {cfg.codec} into {out.suffix} here ({e}); try --codec mpeg4") from None
     cue_at = np.full(n_frames, -1, dtype=np.int32)
     for k, (a, b) in enumerate(spans):
@@ -337,7 +384,10 @@ def make_video(cfg: SynthVideoConfig) -> list[Cue]:
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
         container.close()
-        os.replace(tmp, out)
+        try:
+            os.replace(tmp, out)
+        except OSError as e:
+            raise InputError(f"{out}: cannot write it ({e.strerror or e}); move that away or choose another --out") from None
     except BaseException:
         container.close()
         tmp.unlink(missing_ok=True)
@@ -345,7 +395,7 @@ def make_video(cfg: SynthVideoConfig) -> list[Cue]:
     cues = [Cue(a / cfg.fps, b / cfg.fps, records[k]["text"], {"frames": [a, b], "cue": k})
             for k, (a, b) in enumerate(spans)]
     write_cues(cfg.gold_path, cues, "srt")
-    meta = {"video": str(out), "fps": cfg.fps, "frames": n_frames, "size": [W, H], "seed": cfg.seed,
+    meta = {"video": str(out), "gold": str(cfg.gold_path), "fps": cfg.fps, "frames": n_frames, "size": [W, H], "seed": cfg.seed,
             "distractors": [{"from": a / cfg.fps, "to": b / cfg.fps, "kind": d["kind"], "text": d["text"]}
                             for a, b, d in distractors],
             "ticker": {"px_per_frame": cfg.ticker, "band": ticker["band"], "headlines": ticker["headlines"],
@@ -361,6 +411,7 @@ def main(argv: list[str] | None = None) -> int:
     from subtitle_vlm.config import parse_config
 
     cfg = parse_config(SynthVideoConfig, argv, prog="subtitle-vlm synth-video", description=__doc__)
+    cfg.check_outputs()
     cues = make_video(cfg)
     short = min((c.duration for c in cues), default=0.0)
     print(f"synth-video: wrote {cfg.out} ({cfg.duration:g} s, {cfg.size}, {cfg.fps} fps) with {len(cues)} cues "
