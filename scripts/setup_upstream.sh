@@ -7,7 +7,7 @@
 #   1. clones the upstream repository into third_party/ and checks out its pinned commit, verifying it;
 #      or, from a plain source folder (no network), copies it after checking the commit it records
 #   2. copies our launchers and helpers from modification/ into the clone
-#   3. creates its virtual environment (Python 3.11) with the pins of requirements/<backend>.txt, plus this
+#   3. creates its virtual environment (MiniCPM-V: Python 3.11, TinyLLaVA: 3.10) with the pins of requirements/<backend>.txt, plus this
 #      package's light core (synth, dataset, score, the predict loop)
 # Idempotent: a stamp in the environment records what it was built from; a rerun with nothing changed only
 # re-verifies the commit. Before changing anything it checks that what it must fetch is reachable, and stops
@@ -18,7 +18,8 @@
 #                a git URL, a local clone, or a plain folder of the commit's files holding an UPSTREAM_COMMIT
 #                file with the commit's full hash (for machines without network); same as the
 #                MINICPMV_REPO_URL / TINYLLAVA_REPO_URL settings
-# Settings (environment): PYTHON_UPSTREAM (interpreter, default python3.11), MINICPMV_REPO_URL,
+# Settings (environment): PYTHON_MINICPMV (default python3.11), PYTHON_TINYLLAVA (default python3.10), or
+#   PYTHON_UPSTREAM for both; MINICPMV_REPO_URL,
 #   TINYLLAVA_REPO_URL (see the --*-source flags), SETUP_NET_TIMEOUT (seconds, default 20).
 #   MINICPMV_COMMIT / TINYLLAVA_COMMIT override the pins (only for testing this script).
 set -euo pipefail
@@ -72,11 +73,14 @@ configure() {
     minicpmv)
       NAME=MiniCPM-V; URL=$MINICPMV_REPO_URL; COMMIT=$MINICPMV_COMMIT
       CLONE=third_party/MiniCPM-V; VENV=.venv-minicpmv; REQ=requirements/minicpmv.txt
-      MOD=modification/minicpm; DEST=finetune; INSTALL_CLONE=0; ENTRY=finetune/finetune.py ;;
+      MOD=modification/minicpm; DEST=finetune; INSTALL_CLONE=0; ENTRY=finetune/finetune.py
+      PY_WANT=${PYTHON_MINICPMV:-${PYTHON_UPSTREAM:-python3.11}}; PY_OK="3.10 3.11" ;;
     tinyllava)
       NAME=TinyLLaVA_Factory; URL=$TINYLLAVA_REPO_URL; COMMIT=$TINYLLAVA_COMMIT
       CLONE=third_party/TinyLLaVA_Factory; VENV=.venv-tinyllava; REQ=requirements/tinyllava.txt
-      MOD=modification/tinyllava; DEST=.; INSTALL_CLONE=1; ENTRY=tinyllava/train/custom_finetune.py ;;
+      MOD=modification/tinyllava; DEST=.; INSTALL_CLONE=1; ENTRY=tinyllava/train/custom_finetune.py
+      # Not 3.11: its dataclasses (tinyllava/data/template) have instance defaults, which 3.11 refuses.
+      PY_WANT=${PYTHON_TINYLLAVA:-${PYTHON_UPSTREAM:-python3.10}}; PY_OK="3.9 3.10" ;;
   esac
 }
 
@@ -95,15 +99,17 @@ stamp_want() {
 }
 
 pick_python() {
-  local py=${PYTHON_UPSTREAM:-python3.11}
+  local py=$PY_WANT upper; upper=$(echo "$1" | tr a-z A-Z)
   if [ $DRY = 1 ] && ! command -v "$py" >/dev/null 2>&1; then
-    echo "setup_upstream: note: $py not found; a real run needs it (or PYTHON_UPSTREAM)"; PY=$py; return
+    echo "setup_upstream: note: $py not found; a real run needs it (or PYTHON_$upper)"; PY=$py; return
   fi
   if ! command -v "$py" >/dev/null 2>&1; then
-    die "$py not found. The pinned torch builds of $NAME need Python 3.10 or 3.11: install python3.11, or set PYTHON_UPSTREAM to one."
+    die "$py not found. $NAME needs Python ${PY_OK// / or }: install $py, or set PYTHON_$upper to one."
   fi
-  local v; v=$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-  case "$v" in 3.10|3.11) ;; *) die "$py is Python $v; the pins of $REQ need Python 3.10 or 3.11 (set PYTHON_UPSTREAM)." ;; esac
+  local v
+  v=$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null) ||
+    die "$py is on the PATH but does not run (a pyenv shim of a version that is not selected?). Set PYTHON_$upper to the interpreter's full path."
+  case " $PY_OK " in *" $v "*) ;; *) die "$py is Python $v; $NAME with the pins of $REQ needs Python ${PY_OK// / or } (set PYTHON_$upper)." ;; esac
   PY=$py
 }
 
@@ -191,7 +197,7 @@ setup_one() {
     say "$NAME is up to date ($CLONE at ${HEAD_AT:0:12}$([ $INSTALL = 1 ] && echo ", $VENV"))"
     return
   fi
-  if [ $INSTALL = 1 ]; then pick_python; fi
+  if [ $INSTALL = 1 ]; then pick_python "$1"; fi
   local from_folder=0
   if [ "$state" != ok ] && ! is_git_source "$URL"; then
     if [ -d "$URL" ]; then from_folder=1; URL=$(cd "$URL" && pwd -P); check_folder_source
