@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from subtitle_vlm.crop import crop_or_none
+
 
 class Engine:
     """Reads subtitles. Subclasses set ``name`` and implement ``from_config`` and ``read``.
@@ -44,8 +46,6 @@ class ChatModelEngine(Engine):
 
     def __init__(self, model, tokenizer, prompt: str, max_new_tokens: int = 64, crop: str | None = None,
                  info: dict | None = None):
-        from subtitle_vlm.crop import crop_or_none
-
         self.model = model
         self.tokenizer = tokenizer
         self.prompt = prompt
