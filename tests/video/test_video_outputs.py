@@ -122,3 +122,35 @@ def test_score_out_over_gold_or_with_another_suffix_is_refused(tmp_path, capsys)
     report = tmp_path / "r.json"
     assert cli.main(base + ["--out", str(report)]) == 0 and cli.main(base + ["--out", str(report)]) == 0
     assert json.loads(report.read_text())["cer"] == 0.0
+
+
+def test_a_truncated_video_is_read_with_a_warning_and_marked_in_the_summary(tmp_path, make_video_file, Reader,
+                                                                            caplog, capsys, monkeypatch):
+    import logging
+
+    v = make_video_file(tmp_path, "cut.mkv", duration=4.0)
+    whole = VideoConfig(input=v["video"], out=str(tmp_path / "whole.json"), progress=False, crop="bottom=0.33")
+    full = run_video(whole, engine=Reader(v["cues_json"]))
+    assert not full.short_by and full.as_dict()["truncated"] is False
+    data = open(v["video"], "rb").read()
+    cut = tmp_path / "half.mkv"
+    cut.write_bytes(data[: len(data) // 2])  # the container still declares 4 s
+    cfg = VideoConfig(input=str(cut), out=str(tmp_path / "half.json"), progress=False, crop="bottom=0.33")
+    with caplog.at_level(logging.WARNING):
+        res = run_video(cfg, engine=Reader(v["cues_json"]))
+    assert res.info.duration == pytest.approx(4.0, abs=0.2)
+    assert res.stats.video_seconds < 3.0 and res.short_by > 1.0
+    assert "looks truncated" in caplog.text and "half.mkv" in caplog.text
+    assert "TRUNCATED: the file declares 4.0 s" in res.summary()
+    meta = json.loads((tmp_path / "half.json").read_text())["meta"]
+    assert meta["truncated"] is True and meta["missing_seconds"] > 1.0
+    # the CLI's --summary-json records it too
+    summary = tmp_path / "s.json"
+    from subtitle_vlm.video import run as run_mod
+
+    monkeypatch.setattr(run_mod, "load_video_engine", lambda c: Reader(v["cues_json"]))
+    assert cli.main(["video", str(cut), "--out", str(tmp_path / "half.srt"), "--crop", "bottom=0.33",
+                     "--progress", "false", "--summary-json", str(summary)]) == 0
+    s = json.loads(summary.read_text())
+    assert s["truncated"] is True and s["declared_seconds"] == pytest.approx(4.0, abs=0.2)
+    capsys.readouterr()

@@ -6,6 +6,7 @@ loaded once.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ from subtitle_vlm.video.reader import Reader
 from subtitle_vlm.video.srt import Cue, write_cues
 
 
+log = logging.getLogger(__name__)
+
 AUTO_PROBES = 6  # frames PP-OCR looks at to find the band for --crop auto
 AUTO_FALLBACK = "bottom=0.33"
 
@@ -33,11 +36,35 @@ class VideoResult:
     band_box: tuple[int, int, int, int]
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def short_by(self) -> float:
+        """Seconds the decoded video falls short of the length its container declares (0 when it does not,
+        or when the container declares none)."""
+        return short_of_declared(self.info, self.stats.video_seconds)
+
     def summary(self) -> str:
         s = self.stats
-        return (f"{s.video_seconds:.1f} s of video, {s.frames} frames, {s.samples} samples, {s.reads} read "
+        text = (f"{s.video_seconds:.1f} s of video, {s.frames} frames, {s.samples} samples, {s.reads} read "
                 f"({s.cached} from the cache, {s.empty} empty bands skipped), {len(self.cues)} cues; "
                 f"{s.realtime_factor:.1f}x real time")
+        if self.short_by:
+            text += f"; TRUNCATED: the file declares {self.info.duration:.1f} s"
+        return text
+
+    def as_dict(self) -> dict:
+        """The counts of ``--summary-json``."""
+        return {"cues": len(self.cues), "band_box": list(self.band_box), **self.stats.as_dict(),
+                "declared_seconds": self.info.duration, "truncated": bool(self.short_by),
+                "missing_seconds": round(self.short_by, 3)}
+
+
+def short_of_declared(info: VideoInfo, decoded_seconds: float) -> float:
+    """How far ``decoded_seconds`` falls short of ``info.duration``, beyond what container rounding and a
+    last frame's length explain (half a second, or 2% of a long video)."""
+    if not info.duration or info.duration <= 0:
+        return 0.0
+    missing = info.duration - decoded_seconds
+    return missing if missing > max(0.5, 0.02 * info.duration) else 0.0
 
 
 def predict_config_for(cfg):
@@ -151,8 +178,16 @@ def run_video(cfg, engine=None, progress: bool | None = None, write: bool = True
             engine.close()
     cues = build_cues(states, cfg.similarity, cfg.min_duration, cfg.merge_gap)
     result = VideoResult(cues, states, stats, info, box, notes)
+    if result.short_by:
+        # A cut file (an interrupted download or copy) decodes without an error up to the cut: say so, or
+        # its cues would pass for the whole video's.
+        warning = (f"{cfg.input}: decoded {stats.video_seconds:.1f} s of the {info.duration:.1f} s the file "
+                   f"declares: it looks truncated, and cues after {stats.video_seconds:.1f} s are missing; "
+                   "check the file (or fetch it again)")
+        log.warning(warning)
     if write:
-        meta = {"video": str(cfg.input), "band_box": list(box), "stats": stats.as_dict(), "info": info.as_dict()}
+        meta = {"video": str(cfg.input), "band_box": list(box), "stats": stats.as_dict(), "info": info.as_dict(),
+                "truncated": bool(result.short_by), "missing_seconds": round(result.short_by, 3)}
         write_cues(out, cues, cfg.output_format, meta)
         if cfg.frames_out:
             kept = _write_frames_out(Path(cfg.frames_out), staging, cues, Path(cfg.input).stem, str(cfg.input))
@@ -162,4 +197,4 @@ def run_video(cfg, engine=None, progress: bool | None = None, write: bool = True
     return result
 
 
-__all__ = ["VideoResult", "run_video", "load_video_engine", "resolve_band", "predict_config_for"]
+__all__ = ["VideoResult", "short_of_declared", "run_video", "load_video_engine", "resolve_band", "predict_config_for"]

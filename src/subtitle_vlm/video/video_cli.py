@@ -54,6 +54,6 @@ def main(argv: list[str] | None = None) -> int:
 
         from subtitle_vlm.io import atomic_write_text
 
-        data = {"cues": len(result.cues), "band_box": list(result.band_box), **result.stats.as_dict()}
+        data = result.as_dict()
         atomic_write_text(summary_json, json.dumps(data) + "\n")
     return 0
