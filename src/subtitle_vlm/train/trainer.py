@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import importlib.util
 import logging
+import re
 import time
 from pathlib import Path
 
@@ -40,17 +41,165 @@ def choose_attn_implementation(requested: str) -> str:
     return "sdpa"
 
 
-def resolve_resume(spec: str | None, output_dir: Path) -> str | None:
-    from transformers.trainer_utils import get_last_checkpoint
+_CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
+# Files whose presence means the model part of a checkpoint was saved (LoRA adapter, full model, sharded).
+_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin", "model.safetensors", "pytorch_model.bin",
+            "model.safetensors.index.json", "pytorch_model.bin.index.json")
 
+
+def checkpoint_problem(folder: Path) -> str | None:
+    """Why ``folder`` (a ``checkpoint-N``) cannot be resumed from, or None when it is complete.
+
+    The Trainer writes a checkpoint in place, weights first and ``trainer_state.json`` last, so a kill
+    mid-save leaves a folder without a valid state file; a kill while an earlier checkpoint of the same
+    step is re-saved leaves its old state file beside half-written weights. So: the state file parses and
+    names step N, a weights file is there, and every weights, optimizer and RNG file is whole (safetensors
+    headers cover the file; torch's zip files have their central directory, which is written last).
+    """
+    import json
+    import zipfile
+
+    m = _CHECKPOINT.match(folder.name)
+    state = folder / "trainer_state.json"
+    if not state.is_file():
+        return "no trainer_state.json (its save was cut short)"
+    try:
+        step = json.loads(state.read_text(encoding="utf-8")).get("global_step")
+    except (OSError, ValueError, AttributeError):
+        return "trainer_state.json is cut short or unreadable"
+    if m and step != int(m.group(1)):
+        return f"trainer_state.json is for step {step}, not {m.group(1)}"
+    if not any((folder / w).is_file() for w in _WEIGHTS) and not any(folder.glob("global_step*")):
+        return "no weights file (" + ", ".join(_WEIGHTS[:3]) + ", ...)"
+    for f in sorted(folder.rglob("*")):
+        if not f.is_file():
+            continue
+        rel = f.relative_to(folder)
+        if f.suffix == ".safetensors":
+            from safetensors import safe_open
+
+            try:
+                with safe_open(str(f), framework="numpy"):
+                    pass
+            except Exception as e:  # safetensors raises its own error type for a cut file
+                return f"{rel} is cut short or corrupt ({str(e).splitlines()[0][:80]})"
+        elif f.suffix in (".pt", ".pth", ".bin"):
+            if f.stat().st_size == 0 or not zipfile.is_zipfile(f):
+                return f"{rel} is cut short or corrupt (not a whole torch file)"
+    return None
+
+
+def newest_complete_checkpoint(output_dir: Path) -> tuple[Path | None, list[str]]:
+    """The highest-numbered complete ``checkpoint-N`` in ``output_dir``, and why each newer one was passed by."""
+    if not output_dir.is_dir():
+        return None, []
+    found = sorted(((int(m.group(1)), p) for p in output_dir.iterdir()
+                    if p.is_dir() and (m := _CHECKPOINT.match(p.name))), reverse=True)
+    skipped = []
+    for _, folder in found:
+        why = checkpoint_problem(folder)
+        if why is None:
+            return folder, skipped
+        skipped.append(f"{folder.name}: {why}")
+    return None, skipped
+
+
+def _checkpoint_step(folder: str | None) -> int:
+    """The step a checkpoint was saved at (0 for none), from its trainer_state.json."""
+    import json
+
+    if not folder:
+        return 0
+    try:
+        return int(json.loads((Path(folder) / "trainer_state.json").read_text(encoding="utf-8"))["global_step"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
+
+
+def resolve_resume(spec: str | None, output_dir: Path) -> str | None:
+    """The checkpoint to resume from (None: start at step 0), saying in the log which one and why.
+
+    ``auto`` takes the newest complete checkpoint, passing over any a kill left half-written (they are
+    kept for inspection; the run re-saves them when it gets there), so a run is never stuck on a broken one.
+    """
     s = (spec or "auto").strip()
     if s.lower() in ("none", "no", "false", "off"):
         return None
     if s.lower() == "auto":
-        return get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
-    if not Path(s).is_dir():
+        chosen, skipped = newest_complete_checkpoint(output_dir)
+        if skipped:
+            log.warning("passing over incomplete checkpoints in %s: %s", output_dir, "; ".join(skipped))
+        if chosen is not None:
+            log.info("resuming from %s: the newest complete checkpoint%s", chosen,
+                     f" ({len(skipped)} newer one(s) incomplete)" if skipped else "")
+            return str(chosen)
+        if skipped:
+            log.warning("no complete checkpoint in %s: starting from step 0", output_dir)
+        return None
+    folder = Path(s)
+    if not folder.is_dir():
         raise InputError(f"--resume {s}: no such checkpoint folder; use auto, none or a checkpoint-N path")
+    why = checkpoint_problem(folder)
+    if why:
+        alt, _ = newest_complete_checkpoint(folder.parent)
+        hint = f"--resume {alt} (the newest complete one)" if alt else "--resume none to start afresh"
+        raise InputError(f"--resume {s}: cannot resume from it: {why}; use {hint}, or --resume auto")
     return s
+
+
+MAX_NAMED = 10  # unreadable images named in the error; the rest are counted
+
+
+def _image_problem(path: Path) -> str | None:
+    """Why the trainer could not read ``path`` (None when it can). JPEGs decode at 1/8 scale: every byte
+    is still read, so a cut file is found, at a fraction of the cost of a full decode."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            if im.format == "JPEG":
+                im.draft("RGB", (max(1, im.width // 8), max(1, im.height // 8)))
+            im.load()
+    except Exception as e:  # PIL raises many types for broken files; all mean "cannot read it"
+        return f"{type(e).__name__}: {str(e).splitlines()[0][:60]}" if str(e) else type(e).__name__
+    return None
+
+
+def check_images(examples) -> None:
+    """Read every training image once before anything is created, and name every one that cannot be read
+    (up to MAX_NAMED), rather than stopping at the first one hours into a run."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    paths = list(dict.fromkeys(e.image_path for e in examples))
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+        problems = [(p, why) for p, why in zip(paths, pool.map(_image_problem, paths)) if why]
+    if problems:
+        named = "; ".join(f"{p} ({why})" for p, why in problems[:MAX_NAMED])
+        more = f"; and {len(problems) - MAX_NAMED} more" if len(problems) > MAX_NAMED else ""
+        raise InputError(f"{len(problems)} of {len(paths)} training images cannot be read: {named}{more}; "
+                         "remove them from the data or replace them")
+
+
+def whole_run_train_loss(log_history: list[dict], start_step: int, session_loss: float, global_step: int):
+    """The mean training loss over every step of the run, also when it was resumed from ``start_step``.
+
+    The Trainer's own ``training_loss`` covers only the steps this process ran. The steps before the
+    checkpoint are taken from the loss log the checkpoint carries (each logged value stands for the steps
+    since the previous one); None when that log has nothing.
+    """
+    if start_step <= 0 or global_step <= start_step:
+        return session_loss if start_step <= 0 else None
+    prior = [(int(r["step"]), float(r["loss"])) for r in log_history
+             if "loss" in r and r.get("step") is not None and r["step"] <= start_step]
+    if not prior:
+        return None
+    total, prev = 0.0, 0
+    for step, loss in prior:
+        total += loss * (step - prev)
+        prev = step
+    total += prior[-1][1] * (start_step - prev)  # steps after the checkpoint's last log line
+    return (total + session_loss * (global_step - start_step)) / global_step
 
 
 def load_processor(path: str, model_args):
@@ -178,11 +327,13 @@ def run_training(args: TrainArgs) -> dict:
     targs = args.training
     out = Path(targs.output_dir)
     main_process = targs.process_index == 0
-    if main_process:
-        check_writable_dir(out)
 
+    # Every input is checked before the output folder is made, so bad data leaves nothing behind.
     train_examples = load_examples(args.data.train_data)
     eval_examples = load_examples(args.data.eval_data) if args.data.eval_data else []
+    check_images(train_examples + eval_examples)
+    if main_process:
+        check_writable_dir(out)
     prompt = choose_prompt(train_examples, args.data.prompt, default_prompt())
     override = bool(args.data.prompt)
 
@@ -227,9 +378,8 @@ def run_training(args: TrainArgs) -> dict:
         data_collator=VLMCollator(processor, family), processing_class=processor,
         callbacks=[JsonlLogCallback(out), RunConfigCallback(run_cfg)], generation_evaluator=evaluator)
 
-    resume = targs.resume_from_checkpoint or resolve_resume(args.model.resume, out)
-    if resume:
-        log.info("resuming from %s", resume)
+    resume = resolve_resume(targs.resume_from_checkpoint or args.model.resume, out)
+    start_step = _checkpoint_step(resume)
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
     t0 = time.perf_counter()
@@ -246,7 +396,11 @@ def run_training(args: TrainArgs) -> dict:
         "train_seconds": round(train_seconds, 2),
         "train_runtime_s": result.metrics.get("train_runtime"),
         "global_step": trainer.state.global_step,
-        "train_loss": result.training_loss,
+        # the whole run's mean loss, the steps before a resume included; the session's alone beside it
+        "train_loss": whole_run_train_loss(trainer.state.log_history, start_step, result.training_loss,
+                                           trainer.state.global_step),
+        "train_loss_session": result.training_loss,
+        "session_steps": trainer.state.global_step - start_step,
         "first_logged_loss": losses[0] if losses else None,
         "last_logged_loss": losses[-1] if losses else None,
         "resumed_from": resume,
