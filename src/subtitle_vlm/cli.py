@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "score": ("subtitle_vlm.score.score_cli", "score predictions against gold (mean Levenshtein, CER)"),
     "score-srt": ("subtitle_vlm.video.score_srt", "score an SRT against a gold SRT"),
     "report": ("subtitle_vlm.report.report_cli", "compare runs: tables, loss curves, plots"),
+    "train-rec": ("subtitle_vlm.engines.ppocr.rec.train_rec_cli", "fine-tune PP-OCR's recogniser on frame sets, export ONNX"),
 }
 
 
