@@ -111,7 +111,10 @@ def _new_rapidocr(ocr: PPOCROptions):
         if keys_path:
             params["Rec.rec_keys_path"] = keys_path
         try:
-            return RapidOCR(params=params)
+            engine = RapidOCR(params=params)
+            # rapidocr loads the recogniser on first use; load it now so a bad file fails here, named.
+            getattr(engine, "_load_rec_model", lambda: None)()
+            return engine
         except Exception as e:  # onnxruntime raises its own types for a file that is not a model
             raise InputError(f"--engine-options: rec_model {model_path}: rapidocr cannot load it "
                              f"({type(e).__name__}: {str(e).strip()[:300]}); re-export it with subtitle-vlm train-rec") \

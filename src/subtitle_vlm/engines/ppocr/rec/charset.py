@@ -80,6 +80,10 @@ class Charset:
                 ids.append(k)
         return ids, "".join(missing)
 
+    def text_of(self, ids) -> str:
+        """A label's text (no CTC merging: a label may repeat a character)."""
+        return "".join(self.char_of(int(k)) for k in ids)
+
     def decode(self, ids) -> str:
         """Greedy CTC: merge repeats, drop blanks."""
         out, prev = [], None
