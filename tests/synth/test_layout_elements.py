@@ -263,3 +263,18 @@ def test_old_records_get_their_subtitle_lines_from_line_xy(small_cfg, tmp_path):
     x0, y0, x1, y1 = rec["subtitle"]["bbox"]
     assert [e["text"] for e in subs] == rec["lines"]
     assert subs[0]["box"][1] == y0 and subs[-1]["box"][3] == y1 and all(e["box"][0] == x0 for e in subs)
+
+
+def test_preview_outlines_elements_by_role(tmp_path, small_cfg):
+    from subtitle_vlm.cli import main as cli_main
+    from subtitle_vlm.synth import run_synth
+    from subtitle_vlm.synth.preview import ROLE_COLORS
+
+    cfg = small_cfg(count=2, size="640x360", p_ticker=1.0, p_tag=1.0, p_empty=0.0)
+    run_synth(cfg)
+    out = tmp_path / "grid.png"
+    assert cli_main(["preview", "--input", cfg.out, "--out", str(out), "--count", "2", "--boxes"]) == 0
+    arr = np.asarray(Image.open(out).convert("RGB")).astype(int)
+    for role in ("subtitle", "ticker", "tag"):
+        hits = (np.abs(arr - ROLE_COLORS[role]).max(axis=2) <= 10).sum()
+        assert hits > 40, role

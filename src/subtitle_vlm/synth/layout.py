@@ -98,7 +98,9 @@ def ink_bbox(font, xy: tuple[float, float], text: str, spacing: int = 0, stroke_
         return None
     first, last = inked[0], inked[-1]
     box = line_bbox(font, xy, text, spacing, stroke_width)
-    g0, g1 = glyph_ink(font, text[first], stroke_width), glyph_ink(font, text[last], stroke_width)
+    # An outline widens the glyph by its width on each side: measure the bare glyph (the stroker is the
+    # slow part of rendering) and add it.
+    g0, g1 = glyph_ink(font, text[first]), glyph_ink(font, text[last])
     if box is None or g0 is None or g1 is None:
         return box
     if spacing:
@@ -106,7 +108,8 @@ def ink_bbox(font, xy: tuple[float, float], text: str, spacing: int = 0, stroke_
         x_first, x_last = xs[first], xs[last]
     else:
         x_first, x_last = x + advance(font, text[:first]), x + advance(font, text[:last])
-    return (max(box[0], int(x_first + g0[0])), box[1], min(box[2], int(x_last + g1[2] + 0.999)), box[3])
+    return (max(box[0], int(x_first + g0[0]) - stroke_width), box[1],
+            min(box[2], int(x_last + g1[2] + 0.999) + stroke_width), box[3])
 
 
 def union(a: Box | None, b: Box | None) -> Box | None:

@@ -4,15 +4,19 @@ Frame ``index`` draws from its own generator, seeded by ``frame_seed(cfg.seed, i
 ``SeedSequence`` with the index as spawn key), so a frame never depends on which worker made it or
 which frames came before. The record holds everything ``render_record`` needs:
 
-    file_name, text ("" when none), index, seed, style, size [W, H],
-    background {ref, zoom, offset [fx, fy], flip, gain, bias},
-    subtitle None | {lines, line_xy, font {path, index, name, weight}, font_size, fill, stroke_width,
-                     stroke_fill, letter_spacing, shadow None | {offset, color, blur, opacity},
-                     box None | {rect, color, alpha}, bbox [x0, y0, x1, y1], outline_rule},
-    lines (the wrapped lines, [] when none), scene_text [...] (see scene_text.py), distractors [...],
-    degradations {resample None | {height, down, up}, blur, noise, jpeg_quality}
+    file_name, text ("" when none), source_text, index, seed, style, size [W, H],
+    background {ref, zoom, offset [fx, fy], flip, gain, bias}, convention None | str,
+    subtitle None | {style, text, lines, line_xy, font {path, index, name, weight, group}, font_size, fill,
+                     line_fills, stroke_width, stroke_fill, letter_spacing,
+                     shadow None | {offset, color, blur, opacity}, box None | {rect, color, alpha},
+                     bbox [x0, y0, x1, y1], bottom, outline_rule, brightest_under_text},
+    lines (the wrapped lines, [] when none), ticker None | {...} (ticker.py), tags [...] (tags.py),
+    scene_text [...] (scene_text.py), distractors [...] (distractors.py),
+    degradations {resample None | {height, down, up}, blur, noise, jpeg_quality},
+    layout {...}, elements [...] (elements.py)
 
-``text`` is the sentence as in the corpus; ``lines`` is how it was wrapped (the space at a break dropped).
+``source_text`` is the sentence as in the corpus; ``text`` (the label) is what the screen shows after the
+frame's text convention; ``lines`` is how it was wrapped (the space at a break dropped).
 """
 
 from __future__ import annotations
@@ -137,7 +141,8 @@ def sample_subtitle(rng, text: str, font_choices, assets, params, W: int, H: int
     """The subtitle of ``text`` (the corpus sentence) shown under ``convention``, its block above ``bottom``
     (the ticker's top edge; the frame's bottom when there is none, or when the block does not fit above it)."""
     scale = H / 720
-    info = assets.fonts[pick_subtitle_font(rng, font_choices, assets)]
+    fi = pick_subtitle_font(rng, font_choices, assets)
+    info = assets.fonts[fi]
     weight = None
     if info.weight_range:
         w = int(rng.choice(WEIGHTS)) if rng.random() < params.p_weight else REGULAR_WEIGHT
@@ -195,7 +200,7 @@ def sample_subtitle(rng, text: str, font_choices, assets, params, W: int, H: int
     return {
         "style": style, "text": shown, "lines": lines, "line_xy": line_xy,
         "font": {"path": info.path, "index": info.index, "name": info.name, "weight": weight,
-                 "group": assets.font_groups[assets.fonts.index(info)]},
+                 "group": assets.font_groups[fi]},
         "font_size": size, "fill": look["fill"], "line_fills": look["line_fills"], "stroke_width": stroke_width,
         "stroke_fill": look["stroke_fill"], "letter_spacing": spacing, "shadow": look["shadow"], "box": box,
         "bbox": list(bbox), "bottom": bottom, "outline_rule": look["outline_rule"],

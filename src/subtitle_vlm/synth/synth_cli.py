@@ -4,8 +4,10 @@ Render frames with burned-in Traditional Chinese subtitles into a frame set: ``D
 plus ``DIR/metadata.jsonl`` (one record per frame: ``file_name``, ``text`` - "" when the frame has no
 subtitle - and every random choice, so any frame re-renders). The same seed gives the same bytes for any
 ``--workers``; rerunning the same command after a crash or Ctrl-C resumes, and a larger ``--count``
-extends the set. Every effect has its own option (``--p-shadow 0.3``, ``--jpeg-quality 60 90``...);
-unset ones come from ``--style``. ``--config FILE`` reads options from YAML/JSON.
+extends the set. Every effect and layout element has its own option (``--p-shadow 0.3``, ``--p-ticker 0``,
+``--p-tag 0.5``, ``--jpeg-quality 60 90``...); unset ones come from ``--style``. ``--subtitle-styles``,
+``--text-convention``, ``--font-groups`` and ``--exclude-font-groups`` choose or leave out subtitle looks,
+punctuation conventions and typeface groups. ``--config FILE`` reads options from YAML/JSON.
 
     subtitle-vlm synth --out data/synth --count 1000 --workers 2
     subtitle-vlm synth --out data/hard --count 500 --style hard --backgrounds my_frames/ --fonts fonts/

@@ -29,7 +29,7 @@ from PIL import Image, ImageDraw
 
 from subtitle_vlm.synth.distractors import pick_font
 from subtitle_vlm.synth.fonts import font_for_record
-from subtitle_vlm.synth.layout import advance, char_x, glyph_ink, line_height
+from subtitle_vlm.synth.layout import advance, char_x, glyph_ink, line_height, text_bbox
 
 STREAM = 11  # this component's generator: np.random.default_rng([frame seed, STREAM])
 # Band colours seen on air: navy, deep blue, red, dark red, black, white, yellow, teal, purple.
@@ -84,6 +84,9 @@ def sample_ticker(rng, assets, params, W: int, H: int) -> dict | None:
     label_right = rng.random() < 0.15
     label_rise = float(rng.uniform(0.0, 0.35)) if rng.random() < 0.5 else 0.0
     label_color = [int(v) for v in LABEL_COLORS[int(rng.integers(len(LABEL_COLORS)))]]
+    if sum(abs(a - b) for a, b in zip(label_color, color)) < 200:  # the block must stand out from the band
+        label_color = [250, 205, 30] if _luma(color) < 140 else [220, 20, 30]
+    label_fill = _contrast(rng, label_color)
     label_font_rng = np.random.default_rng(rng.integers(1 << 62))
     font_rng = np.random.default_rng(rng.integers(1 << 62))
 
@@ -96,8 +99,6 @@ def sample_ticker(rng, assets, params, W: int, H: int) -> dict | None:
     label = None
     clip = [0, W]
     if with_label:
-        if _luma(label_color) < 140 and _luma(color) < 140 and label_color != [220, 20, 30]:
-            label_color = [220, 20, 30]  # keep the block distinct from a dark band
         lfont_ref = pick_font(label_font_rng, assets, label_text)
         if lfont_ref is not None:
             lsize = max(6, int(round(size * 1.05)))
@@ -108,7 +109,7 @@ def sample_ticker(rng, assets, params, W: int, H: int) -> dict | None:
             x0 = W - lw if label_right else 0
             rect = [x0, band[1] - rise, x0 + lw, band[3]]
             ly = rect[1] + int(round((rect[3] - rect[1] - line_height(lfont)) / 2))
-            label = {"text": label_text, "rect": rect, "color": label_color, "fill": _contrast(rng, label_color),
+            label = {"text": label_text, "rect": rect, "color": label_color, "fill": label_fill,
                      "font": lfont_ref, "font_size": lsize, "xy": [x0 + pad, ly]}
             clip = [0, x0] if label_right else [x0 + lw, W]
     gap = int(round(gap_em * size))
@@ -149,23 +150,22 @@ def ticker_segments(t: dict) -> list[tuple[int, str]]:
 
 def _visible(font, x: int, y: int, text: str, cx0: int, cx1: int, W: int, H: int):
     """The characters of a headline at ``x`` whose advance cell is mostly inside [cx0, cx1), and the ink box
-    of everything it draws inside the clip (a cut glyph at an edge counts for the box, not the text)."""
-    chars, box = [], None
+    of everything it draws inside the clip (a cut glyph at an edge counts for the box, not the text).
+    Only the two outermost drawn glyphs are rendered to find the ink's ends; the rest is measured."""
     xs = char_x(font, text + " ", x)
-    for i, c in enumerate(text):
-        left, right = xs[i], xs[i + 1]
-        if cx0 <= (left + right) / 2 < cx1:
-            chars.append(i)
-        g = glyph_ink(font, c) if c.strip() and right > cx0 and left < cx1 else None
-        if g is None:
-            continue
-        ink = (int(left + g[0]), int(y + g[1]), int(left + g[2] + 0.999), int(y + g[3]))
-        ink = (max(ink[0], cx0, 0), max(ink[1], 0), min(ink[2], cx1, W), min(ink[3], H))
-        if ink[2] <= ink[0] or ink[3] <= ink[1]:
-            continue
-        box = ink if box is None else (min(box[0], ink[0]), min(box[1], ink[1]), max(box[2], ink[2]),
-                                       max(box[3], ink[3]))
-    text_shown = text[chars[0]: chars[-1] + 1].strip() if chars else ""
+    shown = [i for i in range(len(text)) if cx0 <= (xs[i] + xs[i + 1]) / 2 < cx1]
+    drawn = [i for i, c in enumerate(text) if c.strip() and xs[i + 1] > cx0 and xs[i] < cx1]
+    text_shown = text[shown[0]: shown[-1] + 1].strip() if shown else ""
+    if not drawn:
+        return text_shown, None
+    first, last = drawn[0], drawn[-1]
+    g0, g1 = glyph_ink(font, text[first]), glyph_ink(font, text[last])
+    _, top, _, bottom = text_bbox(font, text[first: last + 1])
+    x0 = xs[first] + (g0[0] if g0 else 0)
+    x1 = xs[last] + (g1[2] if g1 else advance(font, text[last]))
+    box = (max(int(x0), cx0, 0), max(int(y + top), 0), min(int(x1 + 0.999), cx1, W), min(int(y + bottom + 0.999), H))
+    if box[2] <= box[0] or box[3] <= box[1]:
+        return text_shown, None
     return text_shown, box
 
 
