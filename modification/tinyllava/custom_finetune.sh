@@ -22,8 +22,12 @@
 #   TINYLLAVA_DIR <project>/third_party/TinyLLaVA_Factory  DEEPSPEED_LAUNCHER <project>/.venv-tinyllava/bin/deepspeed
 #   LAUNCHER deepspeed (deepspeed: upstream's launcher on the GPUS ids | torchrun: one process per GPUS id,
 #     started by the torchrun beside DEEPSPEED_LAUNCHER; the deepspeed launcher counts GPUs and stops without them)
-# On a machine without GPUs (a smoke test of the real code): LAUNCHER torchrun, PRECISION fp32, DEEPSPEED none;
-# the pinned DeepSpeed 0.14 has no CPU path without Intel's extension packages, so the Trainer runs without it.
+# On a machine without GPUs (a smoke test of the real code): LAUNCHER torchrun, GPUS 0,1, PRECISION fp32,
+# DEEPSPEED none. The pinned DeepSpeed 0.14.0 has no CPU path without Intel's extension packages, so the
+# Trainer runs without it, as DDP over gloo. That needs two processes or more: the factory's log() asks
+# torch.distributed for the rank, and without DeepSpeed the Trainer sets up a process group only for 2+.
+# Without DeepSpeed the launcher also passes --ddp_find_unused_parameters False: DDP's unused-parameter
+# search and the recipe's (reentrant) gradient checkpointing together fail on the first backward.
 # --dry-run prints the exact command (absolute paths) and changes nothing. A real run also writes
 # $OUTPUT_DIR/run_config.json (base model, prompt of the training data) for the tinyllava engine.
 set -euo pipefail
@@ -127,8 +131,11 @@ case "$LAUNCHER" in
   *) echo "custom_finetune.sh: LAUNCHER must be deepspeed or torchrun, got $LAUNCHER" >&2; exit 2 ;;
 esac
 
+if [ "$DEEPSPEED" = none ] && [ "$LAUNCHER" = torchrun ] && [ "$NPROC" -lt 2 ]; then
+  echo "custom_finetune.sh: DEEPSPEED=none needs 2 or more processes (GPUS=0,1): TinyLLaVA_Factory's log() calls torch.distributed.get_rank(), and without DeepSpeed the Trainer makes a process group only for 2+" >&2; exit 2
+fi
 CMD=("${START[@]}" tinyllava/train/custom_finetune.py)
-[ "$DEEPSPEED" = none ] || CMD+=(--deepspeed "$DEEPSPEED")
+if [ "$DEEPSPEED" = none ]; then CMD+=(--ddp_find_unused_parameters False); else CMD+=(--deepspeed "$DEEPSPEED"); fi
 CMD+=(--data_path "$DATA" --image_folder "$IMAGE_FOLDER"
   --is_multimodal True --conv_version "$CONV_VERSION" --mm_vision_select_layer "$MM_VISION_SELECT_LAYER"
   --image_aspect_ratio "$IMAGE_ASPECT_RATIO" --fp16 "$FP16" --bf16 "$BF16"
