@@ -100,7 +100,14 @@ stamp_want() {
 
 pick_python() {
   local py=$PY_WANT upper; upper=$(echo "$1" | tr a-z A-Z)
-  if [ $DRY = 1 ] && ! command -v "$py" >/dev/null 2>&1; then
+  # Under pyenv, python3.10 may be a shim of a version that is installed but not selected: use it directly.
+  if ! "$py" -c '' >/dev/null 2>&1 && [[ $py == python3.* ]] && command -v pyenv >/dev/null 2>&1; then
+    local cand
+    for cand in "$(pyenv root)"/versions/"${py#python}".*/bin/"$py"; do
+      if [ -x "$cand" ] && "$cand" -c '' >/dev/null 2>&1; then py=$cand; fi
+    done
+  fi
+  if [ $DRY = 1 ] && ! "$py" -c '' >/dev/null 2>&1; then
     echo "setup_upstream: note: $py not found; a real run needs it (or PYTHON_$upper)"; PY=$py; return
   fi
   if ! command -v "$py" >/dev/null 2>&1; then

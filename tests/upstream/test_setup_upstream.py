@@ -172,3 +172,65 @@ def test_unreachable_package_index_fails_before_cloning(tmp_path):
     assert "cannot download from the Python package index (tried peft==0.11.1)" in r.stderr
     assert "requirements/minicpmv.txt" in r.stderr
     assert not (root / "third_party").exists() and not (root / ".venv-minicpmv").exists()
+
+
+def _source_folder(tmp_path: Path, commit: str | None) -> Path:
+    """A plain (read-only) folder of MiniCPM-V's files, as an offline snapshot; commit -> UPSTREAM_COMMIT."""
+    src = tmp_path / "snapshot"
+    (src / "finetune").mkdir(parents=True)
+    (src / "finetune" / "finetune.py").write_text("print('snapshot')\n")
+    (src / "finetune" / "finetune_lora.sh").write_text("echo upstream\n")
+    if commit is not None:
+        (src / "UPSTREAM_COMMIT").write_text(commit + "\n")
+    for p in sorted(src.rglob("*"), reverse=True):  # read-only like a shared snapshot, folders included
+        p.chmod(0o555 if p.is_dir() else 0o444)
+    src.chmod(0o555)
+    return src
+
+
+FULL = "9bd93a281cf0da7e23dd11d597fe044bc92c9dbd"
+
+
+def test_source_folder_with_its_commit_is_copied_without_network(tmp_path):
+    root = _fake_root(tmp_path)
+    src = _source_folder(tmp_path, FULL)
+    before = sorted(str(p.relative_to(src)) for p in src.rglob("*"))
+    r = _run(root, "--minicpmv", "--no-install", "--minicpmv-source", str(src))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"commit {FULL}, recorded in its UPSTREAM_COMMIT" in r.stdout
+    assert "ls-remote" not in r.stdout                   # nothing fetched
+    clone = root / "third_party" / "MiniCPM-V"
+    assert (clone / "finetune" / "finetune.py").read_text() == "print('snapshot')\n"
+    for f in (root / "modification" / "minicpm").iterdir():    # our files land in the (writable) copy
+        assert (clone / "finetune" / f.name).read_bytes() == f.read_bytes()
+    assert f"commit={FULL}" in (clone / ".subtitle_vlm_source").read_text()
+    assert sorted(str(p.relative_to(src)) for p in src.rglob("*")) == before   # the source is untouched
+    r2 = _run(root, "--minicpmv", "--no-install")          # no source given: the copy is recognised
+    assert r2.returncode == 0 and "up to date (third_party/MiniCPM-V at 9bd93a281cf0" in r2.stdout, r2.stdout + r2.stderr
+    (root / "modification" / "minicpm" / "merge.py").write_text("# changed\n")
+    r3 = _run(root, "--minicpmv", "--no-install")
+    assert r3.returncode == 0 and (clone / "finetune" / "merge.py").read_text() == "# changed\n", r3.stderr
+
+
+@pytest.mark.parametrize("commit, message", [
+    ("1111111111111111111111111111111111111111", "holds MiniCPM-V at commit 1111111111111111111111111111111111111111"),
+    (None, "has no UPSTREAM_COMMIT file"),
+    ("9bd93a2", "write the commit's full 40-character hash"),
+])
+def test_source_folder_of_another_or_unknown_commit_is_refused(tmp_path, commit, message):
+    root = _fake_root(tmp_path)
+    src = _source_folder(tmp_path, commit)
+    r = _run(root, "--minicpmv", "--no-install", "--minicpmv-source", str(src))
+    assert r.returncode != 0 and message in r.stderr, r.stderr
+    assert not (root / "third_party").exists()
+
+
+def test_setup_envs_passes_the_source_on(tmp_path):
+    root = _fake_root(tmp_path)
+    shutil.copy2(REPO / "setup_envs.sh", root / "setup_envs.sh")
+    src = _source_folder(tmp_path, FULL)
+    r = subprocess.run(["bash", "setup_envs.sh", "--minicpmv", "--dry-run", "--minicpmv-source", str(src)], cwd=root,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert f"cp -R {src}/. third_party/.MiniCPM-V.partial" in r.stdout and "git clone" not in r.stdout
+    assert not (root / "third_party").exists()
