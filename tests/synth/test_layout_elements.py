@@ -65,6 +65,9 @@ def test_every_record_lists_its_text_lines_with_roles_and_boxes(small_cfg):
         assert all(a["box"][1] < b["box"][1] for a, b in zip(subs, subs[1:]))  # reading order
         assert rec["layout"]["ticker"] == bool(rec["ticker"]) and rec["layout"]["tag"] == bool(rec["tags"])
         assert frame_elements(rec) is rec["elements"]
+        for item in rec["scene_text"] + rec["tags"] + rec["distractors"]:  # whole, so the text listed is seen
+            x0, y0, x1, y1 = item["bbox"]
+            assert 0 <= x0 and 0 <= y0 and x1 <= W and y1 <= H
         assert json.loads(json.dumps(rec)) == rec
     assert roles == set(ROLES)
 

@@ -91,7 +91,10 @@ def _sample_item(rng, assets, W: int, H: int, avoid: list[Box]) -> dict | None:
         half_diagonal = math.hypot(rect[2] - rect[0], rect[3] - rect[1]) / 2
         reach = int(math.ceil(half_diagonal * math.sin(math.radians(abs(angle)))))
         outer = (rect[0] - reach, rect[1] - reach, rect[2] + reach, rect[3] + reach)
-        if any(intersects(outer, a) for a in avoid) or clip_box(outer, (W, H)) is None:
+        # Wholly inside the frame, so the element's text is what shows (a sign cut by the edge would list
+        # letters nobody sees).
+        inside = outer[0] >= 0 and outer[1] >= 0 and outer[2] <= W and outer[3] <= H
+        if not inside or any(intersects(outer, a) for a in avoid):
             continue
         return {"kind": kind, "lines": lines, "font": font_ref, "font_size": size, "line_xy": line_xy, "fill": fill,
                 "plate": {"rect": rect, "color": plate} if plate else None,
