@@ -105,6 +105,10 @@ case "$PRECISION" in
   fp32) FP16=false; BF16=false ;;
   *) echo "finetune_lora.sh: PRECISION must be fp16, bf16 or fp32, got $PRECISION" >&2; exit 2 ;;
 esac
+if [ "$DEEPSPEED" = none ]; then
+  # trainer.py's _save reads a state_dict that only DeepSpeed (or FSDP) hands it; its final save keeps LoRA only.
+  echo "finetune_lora.sh: note: without DeepSpeed, upstream trainer.py fails at its first checkpoint save and its final save holds only the LoRA tensors: good for a loss check, not for a model to merge" >&2
+fi
 if [ "$USE_LORA" = true ] && [ "$TUNE_LLM" = true ]; then
   echo "finetune_lora.sh: USE_LORA=true with TUNE_LLM=true is refused by finetune.py; set one of them to false" >&2; exit 2
 fi
