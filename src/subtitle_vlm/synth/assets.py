@@ -31,8 +31,17 @@ class Assets:
         if len(self.font_groups) != len(self.fonts):
             self.font_groups = [font_group(f) for f in self.fonts]
 
+    _covering: dict = field(default_factory=dict, repr=False, compare=False)
+
     def fonts_covering(self, text: str) -> list[int]:
-        return [i for i, f in enumerate(self.fonts) if f.covers(text)]
+        """Indices of the fonts that map every character of ``text`` (remembered: logo, tag and sign words
+        come back frame after frame)."""
+        hit = self._covering.get(text)
+        if hit is None:
+            if len(self._covering) >= 20000:
+                self._covering.clear()
+            hit = self._covering[text] = [i for i, f in enumerate(self.fonts) if f.covers(text)]
+        return list(hit)
 
 
 def load_assets(cfg: SynthConfig) -> Assets:

@@ -34,8 +34,10 @@ def advance(font, text: str) -> float:
 
 
 def text_bbox(font, text: str, stroke_width: int = 0):
-    """``font.getbbox(text, stroke_width=...)`` at the origin, remembered."""
-    return _measured(font, ("bbox", text, stroke_width), lambda: font.getbbox(text, stroke_width=stroke_width))
+    """``font.getbbox(text, stroke_width=...)`` at the origin, remembered. PIL widens the bare box by the
+    stroke width on every side, so one measurement serves every stroke width."""
+    l, t, r, b = _measured(font, ("bbox", text), lambda: font.getbbox(text))
+    return l - stroke_width, t - stroke_width, r + stroke_width, b + stroke_width
 
 
 def text_width(font, text: str, spacing: int = 0) -> float:
