@@ -30,6 +30,23 @@ def test_ppocr_reads_a_video_with_auto_crop(tmp_path, make_video_file):
 
 
 @pytest.mark.slow
+def test_a_scrolling_ticker_and_name_tags_neither_trigger_reads_nor_become_cues(tmp_path, make_video_file):
+    pytest.importorskip("rapidocr")
+    from subtitle_vlm.engines.ppocr import PPOCREngine, PPOCROptions
+
+    v = make_video_file(tmp_path, "ticker.mp4", size="640x360", duration=4.0, cues=2, min_cue=1.0, max_cue=1.5,
+                        crf=16, ticker=6, tags=True)
+    cfg = VideoConfig(input=v["video"], out=str(tmp_path / "t.srt"), progress=False)  # --crop auto by default
+    res = run_video(cfg, engine=PPOCREngine(PPOCROptions(threads=2)))
+    rep = score_cues(v["cues"], read_cues(cfg.out), fps=v["fps"])
+    assert rep.recall == 1.0 and rep.precision == 1.0, rep.to_markdown()
+    # The ticker scrolls in every frame: watched, it would make every sample a read. Only the subtitle's
+    # region is watched, so reads stay near one per cue and gap.
+    assert res.stats.reads <= 2 * len(v["cues"]) + 3, res.stats
+    assert res.band_box[3] < 360 - 10  # the watched region ends above the ticker band
+
+
+@pytest.mark.slow
 def test_hf_engine_runs_the_same_loop(tmp_path, tiny, capsys):
     pytest.importorskip("transformers")
     from subtitle_vlm import cli

@@ -14,7 +14,13 @@ from subtitle_vlm.video.video_config import VideoConfig, naive
 from subtitle_vlm.video.run import run_video
 
 
+# The template reader stands in for an engine; the fixed bottom band keeps these tests about change detection
+# (``--crop auto`` asks PP-OCR for the region: tests/video/test_video_engines.py).
+BAND = "bottom=0.33"
+
+
 def _cfg(tiny, tmp_path, **kw) -> VideoConfig:
+    kw.setdefault("crop", BAND)
     cfg = VideoConfig(input=tiny["video"], out=str(tmp_path / "out.srt"), progress=False, **kw)
     cfg.validate()
     return cfg
@@ -85,7 +91,8 @@ def test_interrupted_run_resumes_from_the_cache(tiny, tmp_path, Reader):
 def test_a_cache_of_another_video_is_set_aside(tiny, blank, tmp_path, Reader):
     cfg = _cfg(tiny, tmp_path, keep_cache=True)
     run_video(cfg, engine=Reader(tiny["cues_json"]))
-    other = VideoConfig(input=blank["video"], out=cfg.out, cache=cfg.cache_path, progress=False, keep_cache=True)
+    other = VideoConfig(input=blank["video"], out=cfg.out, cache=cfg.cache_path, progress=False, keep_cache=True,
+                        crop=BAND)
     res = run_video(other, engine=Reader(tiny["cues_json"]))
     assert res.stats.cached == 0
     assert Path(cfg.cache_path + ".stale").exists()
@@ -108,7 +115,7 @@ def test_frames_out_is_a_frame_set_for_predict_and_score(tiny, reader, tmp_path,
 
 @pytest.mark.parametrize("fmt", ["vtt", "json"])
 def test_other_formats(tiny, reader, tmp_path, fmt):
-    cfg = VideoConfig(input=tiny["video"], out=str(tmp_path / f"out.{fmt}"), progress=False)
+    cfg = VideoConfig(input=tiny["video"], out=str(tmp_path / f"out.{fmt}"), progress=False, crop=BAND)
     run_video(cfg, engine=reader)
     text = Path(cfg.out).read_text(encoding="utf-8")
     if fmt == "vtt":
@@ -124,7 +131,7 @@ def test_video_without_subtitles_gives_an_empty_file_and_says_so(blank, tiny, tm
 
     monkeypatch.setattr(run_mod, "load_video_engine", lambda cfg: Reader(tiny["cues_json"]))
     out = tmp_path / "none.srt"
-    assert cli.main(["video", blank["video"], "--out", str(out), "--progress", "false"]) == 0
+    assert cli.main(["video", blank["video"], "--out", str(out), "--crop", BAND, "--progress", "false"]) == 0
     assert out.exists() and out.read_text(encoding="utf-8") == ""
     assert "no subtitle found" in capsys.readouterr().err
 
@@ -136,7 +143,7 @@ def test_cli_writes_srt_and_summary(tiny, tmp_path, capsys, monkeypatch, Reader)
     monkeypatch.setattr(run_mod, "load_video_engine", lambda cfg: Reader(tiny["cues_json"]))
     out, summ = tmp_path / "s.srt", tmp_path / "s.json"
     assert cli.main(["video", tiny["video"], "--out", str(out), "--fps", "2", "--summary-json", str(summ),
-                     "--progress", "false"]) == 0
+                     "--crop", BAND, "--progress", "false"]) == 0
     assert len(read_cues(out)) == 4
     data = json.loads(summ.read_text())
     assert data["cues"] == 4 and data["frames"] == 40 and data["realtime_factor"] > 0
@@ -165,7 +172,7 @@ def test_variable_frame_rate_boundaries_follow_pts(tiny, tmp_path, Reader):
         c.mux(s.encode(f))
     c.mux(s.encode(None))
     c.close()
-    cfg = VideoConfig(input=str(vfr), out=str(tmp_path / "vfr.srt"), progress=False)
+    cfg = VideoConfig(input=str(vfr), out=str(tmp_path / "vfr.srt"), progress=False, crop=BAND)
     run_video(cfg, engine=Reader(tiny["cues_json"]))
     pred = read_cues(cfg.out)
     want = [(times[c.extra["frames"][0]] / 1000, times[c.extra["frames"][1]] / 1000, c.text) for c in tiny["cues"]]

@@ -23,8 +23,15 @@ from subtitle_vlm.engines.ppocr.selector.model import SelectorModel, load_select
 from subtitle_vlm.engines.ppocr.text import fix_lookalikes, tidy_text
 
 
+def row_text(row) -> str:
+    """One row's parts left to right. The detector splits a line only where its letters leave a gap, so
+    two parts are two phrases: a space between them (beside full-width punctuation it goes in tidying)."""
+    return " ".join(p.text.strip() for p in row.parts if p.text.strip())
+
+
 def join_rows(lines: Sequence[str], mode: str = "auto") -> str:
-    """Lines of one subtitle as one string (``rules.join_lines``, kept in one place)."""
+    """Lines of one subtitle as one string (``rules.join_lines``: a line break shows no gap, so nothing is
+    put between Chinese characters; a space between Latin words)."""
     from subtitle_vlm.engines.ppocr.rules import join_lines
 
     return join_lines(lines, mode)
@@ -46,7 +53,7 @@ class LearnedSelector:
 
     def select_scored(self, dets: Sequence[Detection], probs: np.ndarray) -> Selection:
         block, rejected = choose_lines(dets, probs, self.model.threshold, self.max_lines)
-        text = join_rows([r.text for r in block], self.line_join)
+        text = join_rows([row_text(r) for r in block], self.line_join)
         text = tidy_text(text, to_traditional=self.to_traditional, fullwidth_punct=self.fullwidth_punct)
         return selection_of(block, rejected, text, dets)
 
@@ -74,4 +81,4 @@ def get_selector(spec: str | None = "default", **kwargs) -> LearnedSelector:
     return LearnedSelector(model, **kwargs)
 
 
-__all__ = ["LearnedSelector", "get_selector", "join_rows"]
+__all__ = ["LearnedSelector", "get_selector", "join_rows", "row_text"]
