@@ -13,7 +13,9 @@ The data recipe (all under bench/_data/rec/):
 - training frames: tv style seed 101 (700 frames) and hard style seed 102 (300); tuning frames (used during
   training for eval CER and for choosing settings): tv seed 103 (80);
 - test frames (measured only): kai tv seed 201, kai hard seed 202, training fonts tv seed 204 (held-out
-  sentences, fonts seen), default fonts clean seed 203.
+  sentences, fonts seen), default fonts clean seed 203;
+- a second round leaves serif out instead: training sans + kai (tv seed 111, hard seed 112, tuning seed
+  113), measured on serif tv seed 205 and serif hard seed 206 (and clean seed 203).
 
 ``measure`` reads each test line through RapidOCR's recognition alone (``use_det=False``, as the engine's
 second pass does), on the record's ink box of the line grown by the detector's typical margins (see
@@ -57,8 +59,15 @@ SETS = {
     "test_kai_hard_s202": ("hard", 202, 200, ("kai",), "test"),
     "test_clean_default_s203": ("clean", 203, 150, None, "test"),
     "test_trainfonts_tv_s204": ("tv", 204, 150, TRAIN_GROUPS, "test"),
+    # The second leave-one-out round: serif held out, kai seen.
+    "train_sk_tv_s111": ("tv", 111, 700, ("sans", "kai"), "train"),
+    "train_sk_hard_s112": ("hard", 112, 300, ("sans", "kai"), "train"),
+    "tune_sk_tv_s113": ("tv", 113, 80, ("sans", "kai"), "train"),
+    "test_serif_tv_s205": ("tv", 205, 200, ("serif",), "test"),
+    "test_serif_hard_s206": ("hard", 206, 200, ("serif",), "test"),
 }
-TEST_SETS = [k for k in SETS if k.startswith("test_")]
+# Round 1 (kai held out) is measured on these; round 2 on test_serif_* and test_clean_default_s203.
+TEST_SETS = ["test_kai_tv_s201", "test_kai_hard_s202", "test_clean_default_s203", "test_trainfonts_tv_s204"]
 PUNCT = set("，。！？、：；「」『』·…（）")
 
 

@@ -201,7 +201,11 @@ def run_train_rec(cfg: TrainRecConfig) -> dict:
     t1 = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=resume)
     train_seconds = time.perf_counter() - t1
-    after = trainer.evaluate() if eval_crops else {}
+    evals = [r for r in trainer.state.log_history if "eval_cer" in r]
+    if evals and evals[-1].get("step") == trainer.state.global_step:
+        after = evals[-1]            # the Trainer has just evaluated the final weights
+    else:
+        after = trainer.evaluate() if eval_crops else {}
     trainer.save_state()
 
     samples = [batch_images([c.image for c in (eval_crops or train_crops)[:4]])]
