@@ -19,8 +19,10 @@
 #   LORA_DROPOUT 0.05  MODEL_MAX_LENGTH 2048  MAX_SLICE_NUMS 9  GRADIENT_CHECKPOINTING true
 #   DEEPSPEED <this folder>/ds_config_zero3.json (none: plain Trainer, no DeepSpeed)  REPORT_TO tensorboard
 #   MINICPMV_DIR <project>/third_party/MiniCPM-V  TORCHRUN <project>/.venv-minicpmv/bin/torchrun
-# On a machine without GPUs (a smoke test of the real code): GPUS 1, PRECISION fp32, DEEPSPEED none; the pinned
-# DeepSpeed 0.14 has no CPU path without Intel's extension packages, so finetune.py runs under plain Trainer.
+#   TORCH_EXTENSIONS_DIR <venv of TORCHRUN>/torch_extensions (DeepSpeed's cache of the ops it compiles)
+# On a machine without GPUs (a smoke test of the real code): GPUS 1, PRECISION fp32, and a DeepSpeed config
+# without ZeRO-3 (torch 2.1.2's gloo lacks the all-gather ZeRO-3 uses), e.g. this one at stage 2 with the
+# optimizer offload kept. DEEPSPEED none trains, but upstream trainer.py then saves no usable checkpoint.
 # --dry-run prints the exact command (absolute paths) and changes nothing. A real run also writes
 # $OUTPUT_DIR/run_config.json (base model, prompt of the training data) for merge.py and the minicpmv engine.
 set -euo pipefail
@@ -162,4 +164,7 @@ mkdir -p "$OUTPUT_DIR"
 # finetune.py opens the JSON with the platform encoding; UTF-8 mode makes that UTF-8 everywhere.
 cd "$WORKDIR"
 export PYTHONUTF8=1
+# DeepSpeed's JIT-built ops (cpu_adam) are cached per Python version only (py311_cpu), which the main
+# environment shares with a newer torch: each would rebuild the other's ops. Keep this venv's own.
+export TORCH_EXTENSIONS_DIR=${TORCH_EXTENSIONS_DIR:-$(dirname "$(dirname "$TORCHRUN")")/torch_extensions}
 exec "${CMD[@]}"

@@ -20,6 +20,7 @@
 #   MODEL_MAX_LENGTH 3072  GRADIENT_CHECKPOINTING True  DATALOADER_NUM_WORKERS 8  LAZY_PREPROCESS True
 #   REPORT_TO tensorboard  TOKENIZER_USE_FAST False  GROUP_BY_MODALITY_LENGTH False
 #   TINYLLAVA_DIR <project>/third_party/TinyLLaVA_Factory  DEEPSPEED_LAUNCHER <project>/.venv-tinyllava/bin/deepspeed
+#   TORCH_EXTENSIONS_DIR <venv of DEEPSPEED_LAUNCHER>/torch_extensions (DeepSpeed's cache of the ops it compiles)
 #   LAUNCHER deepspeed (deepspeed: upstream's launcher on the GPUS ids | torchrun: one process per GPUS id,
 #     started by the torchrun beside DEEPSPEED_LAUNCHER; the deepspeed launcher counts GPUs and stops without them)
 # On a machine without GPUs (a smoke test of the real code): LAUNCHER torchrun, GPUS 0,1, PRECISION fp32,
@@ -174,4 +175,6 @@ mkdir -p "$OUTPUT_DIR"
   lora_alpha="$LORA_ALPHA" conv_version="$CONV_VERSION"
 cd "$TINYLLAVA_DIR"
 export PYTHONUTF8=1
+# DeepSpeed's JIT-built ops are cached per Python version only; keep this venv's apart from other torches'.
+export TORCH_EXTENSIONS_DIR=${TORCH_EXTENSIONS_DIR:-$(dirname "$(dirname "$DEEPSPEED_LAUNCHER")")/torch_extensions}
 exec "${CMD[@]}"
