@@ -6,7 +6,7 @@ How well the PP-OCR engine chooses the subtitle, against three references on the
 - ``naive``:  lines whose centre is in the bottom 40% of the frame and within a quarter width of the middle,
 - ``oracle``: the reading closest to gold made of PP-OCR's own lines (any contiguous run in reading order, or
               any two lines top first): the ceiling of any selector that only picks lines,
-- ``ppocr``:  this engine (selection + punctuation restored from the frame; see docs/ppocr.md).
+- ``ppocr``:  this engine (the learned selector; see docs/selector.md).
 
 Every output passes through the same text tidying (script and punctuation conventions) before scoring with
 the competition metric (mean unnormalised Levenshtein), CER and exact match.
@@ -17,8 +17,7 @@ text for photographs painted beforehand by ppocr_scene_text.py (``--background-s
 frames' seed): half the items low and centred, some under the subtitle, a stress test; ``none`` has no
 scene text. Which seeds were used for what is in docs/ppocr.md: report others. Frames, backgrounds and
 PP-OCR's detections are cached under ``--data`` (git-ignored) and a cached frame set is reused as it is, so a
-rerun only re-scores (the second pass still recognises the boxes it trims). Prints one JSON line;
-``second_pass`` counts the extra recognitions, and ``select_ms_per_frame`` includes them.
+rerun only re-scores. Prints one JSON line; ``select_ms_per_frame`` is the selector's time per frame.
 """
 
 from __future__ import annotations
@@ -105,10 +104,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from PIL import Image
 
-    from subtitle_vlm.engines.ppocr import PPOCREngine, choose, parse_engine_options, reader
+    from subtitle_vlm.engines.ppocr import PPOCREngine, choose, parse_engine_options
     from subtitle_vlm.engines.ppocr.colors import measure_box
     from subtitle_vlm.engines.ppocr.reference import select_all, select_naive, select_oracle
-    from subtitle_vlm.engines.ppocr.rules import Detection
+    from subtitle_vlm.engines.ppocr.detection import Detection
     from subtitle_vlm.engines.ppocr.text import tidy_text
     from subtitle_vlm.score.metrics import score_predictions
 
@@ -120,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
 
     gold = {r["id"]: r["gold"] for r in rows}
     preds: dict[str, dict[str, str]] = {k: {} for k in ("all", "naive", "oracle", "ppocr")}
-    t_select, rereads, reread_frames = 0.0, 0, 0
+    t_select = 0.0
     for r in rows:
         rgb = np.asarray(Image.open(r["path"]).convert("RGB"))
         dets = [Detection(tuple(d["box"]), d["text"], d["score"], measure_box(rgb, tuple(d["box"])))
@@ -130,13 +129,8 @@ def main(argv: list[str] | None = None) -> int:
         preds["naive"][r["id"]] = tidy_text(select_naive(dets, w, h))
         preds["oracle"][r["id"]] = tidy_text(select_oracle(dets, r["gold"]))
         t0 = time.perf_counter()
-        # The detections come from the cache; the second pass recognises its trimmed boxes for real.
-        calls = []
-        reread = reader(engine._ocr, rgb)
-        preds["ppocr"][r["id"]] = choose(dets, rgb, sel_cfg, lambda rect: calls.append(rect) or reread(rect)).text
+        preds["ppocr"][r["id"]] = choose(dets, rgb, sel_cfg).text
         t_select += time.perf_counter() - t0
-        rereads += len(calls)
-        reread_frames += bool(calls)
 
     result: dict = {"bench": "ppocr_accuracy", "frames": len(rows), "seed": a.seed, "style": "hard",
                     "scene_text": a.scene_text,
@@ -154,7 +148,6 @@ def main(argv: list[str] | None = None) -> int:
     result["targets"] = {"mean_levenshtein<=0.25": eng["mean_levenshtein"] <= 0.25, "cer<=0.025": eng["cer"] <= 0.025}
     result["ocr_s_per_frame_uncached"] = None if s_per_frame != s_per_frame else round(s_per_frame, 3)
     result["select_ms_per_frame"] = round(1000 * t_select / max(1, len(rows)), 2)
-    result["second_pass"] = {"recognitions": rereads, "frames_with_any": reread_frames}
     print(json.dumps(result, ensure_ascii=False))
     return 0
 

@@ -1,15 +1,15 @@
-""".venv/bin/python bench/selector_loo.py [--train-seed 101 --test-seed 202 --frames 400 --workers 2]
+""".venv/bin/python bench/selector_loo.py [--train-seed 101 --more-train-seeds 103 --test-seed 202 --frames 400 --workers 2]
 
 Does the learned subtitle selector generalise? Leave one factor out: for each font group, layout element,
 subtitle style, background source and text convention, train the selector on frames WITHOUT it and measure
 on frames WITH it. Training frames and test frames come from different synthesis seeds (``--train-seed``
-makes the training pool, ``--test-seed`` the test pool); only the training seed may ever be used to tune.
+makes the training pool, ``--test-seed`` the test pool); only training seeds may ever be used to tune.
+A pool of seed S is S (``tv``) and S + 1 (``hard``).
 
 Per cell, on the same PP-OCR detections of the test frames:
 - ``learned``: the selector trained without the factor,
 - ``naive``:   lines in the bottom 40% within a quarter width of the middle,
 - ``oracle``:  the best contiguous run of PP-OCR's lines against gold (the ceiling of any line picker),
-- ``rules``:   the hand-written rule selector (``{"selector": "rules"}``), run on the frames themselves.
 Each gets mean Levenshtein per frame (the competition metric), CER, exact match, frames whose output holds
 another element (ticker, tag, logo, title, caption, scene text), subtitles dropped, invented punctuation per
 100 frames. Targets per cell: learned mean Levenshtein <= 2 x oracle + 0.05, wrong element <= 1%, dropped
@@ -26,8 +26,6 @@ import json
 import sys
 import time
 from pathlib import Path
-
-import numpy as np
 
 HERE = Path(__file__).resolve().parent
 ELEMENTS = ("ticker", "tag", "bar", "logo", "title", "caption", "scene")
@@ -85,22 +83,23 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--train-seed", type=int, default=101, help="seed of the training pool (may be tuned on)")
     p.add_argument("--test-seed", type=int, default=202, help="seed of the test pool (report only)")
+    p.add_argument("--more-train-seeds", type=int, nargs="*", default=[],
+                   help="seeds of further training pools of --frames frames each (e.g. 103)")
     p.add_argument("--frames", type=int, default=400, help="frames per pool (half tv, half hard)")
     p.add_argument("--test-frames", type=int, default=0, help="frames in the test pool (default: --frames)")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--data", default=str(HERE / "_data" / "selector_loo"), help="cache folder (git-ignored)")
     p.add_argument("--cells", nargs="*", default=None, help="only these cells (names as printed)")
     p.add_argument("--min-test", type=int, default=15, help="skip cells with fewer test frames")
-    p.add_argument("--no-rules", action="store_true", help="skip the rule selector (it reads the images)")
     p.add_argument("--out", default=None, help="also write the JSON line here")
     a = p.parse_args(argv)
 
     from subtitle_vlm.engines.ppocr.reference import select_naive, select_oracle
     from subtitle_vlm.engines.ppocr.selector import LearnedSelector
     from subtitle_vlm.engines.ppocr.selector.detections import detect_frame_set
-    from subtitle_vlm.engines.ppocr.selector.evaluate import chosen_roles, evaluate_rows, summarise
+    from subtitle_vlm.engines.ppocr.selector.evaluate import evaluate_rows, summarise
     from subtitle_vlm.engines.ppocr.selector.labels import detection_roles, record_elements
-    from subtitle_vlm.engines.ppocr.selector.train import build_dataset, fit_selector, row_detections
+    from subtitle_vlm.engines.ppocr.selector.train import build_dataset, fit_with_pairs, row_detections
     from subtitle_vlm.engines.ppocr.selector.train_selector_config import TrainSelectorConfig
     from subtitle_vlm.engines.ppocr.text import tidy_text
 
@@ -109,24 +108,19 @@ def main(argv: list[str] | None = None) -> int:
     (data / ".gitignore").write_text("*\n", encoding="utf-8")
     cache = data / "detections"
     pools = {}
-    for name, seed, n in (("train", a.train_seed, a.frames), ("test", a.test_seed, a.test_frames or a.frames)):
+    for name, seeds, n in (("train", [a.train_seed] + a.more_train_seeds, a.frames),
+                           ("test", [a.test_seed], a.test_frames or a.frames)):
         rows = []
-        for d in build_pool(data, seed, n, a.workers):
-            rows += detect_frame_set(d, cache, a.workers, progress=False)
+        for seed in seeds:
+            for d in build_pool(data, seed, n, a.workers):
+                rows += detect_frame_set(d, cache, a.workers, progress=False)
         for r in rows:
             r["factors"] = factors(r["record"])
         pools[name] = rows
     train_all, test_all = pools["train"], pools["test"]
 
-    # Reference selectors and the rules, once per test frame (they do not depend on the cell).
+    # Reference selectors, once per test frame (they do not depend on the cell).
     ref: dict[str, dict] = {}
-    rules_engine = None
-    if not a.no_rules:
-        from subtitle_vlm.engines.ppocr.engine import PPOCREngine, PPOCROptions, choose, reader
-        from subtitle_vlm.engines.ppocr.rules import PPOCRSelectConfig
-
-        rules_cfg = PPOCRSelectConfig(selector="rules")
-        rules_engine = PPOCREngine(PPOCROptions(threads=a.workers), rules_cfg)
     for r in test_all:
         dets, _ = row_detections(r)
         w, h = r["w"], r["h"]
@@ -134,18 +128,10 @@ def main(argv: list[str] | None = None) -> int:
         elements = record_elements(r["record"])
         keep = [d for d in dets if d.cy >= 0.6 * h and abs((d.box[0] + d.box[2]) / 2 - w / 2) <= 0.25 * w]
         naive_roles = detection_roles([d.box for d in keep], elements)
-        item = {"naive": {"gold": gold, "pred": tidy_text(select_naive(dets, w, h)),
-                          "wrong_element": any(x not in ("subtitle", "none") for x in naive_roles)},
-                "oracle": {"gold": gold, "pred": tidy_text(select_oracle(dets, gold))}}
-        if rules_engine is not None:
-            from PIL import Image
-
-            rgb = np.asarray(Image.open(Path(r["frames_dir"]) / r["record"]["file_name"]).convert("RGB"))
-            sel = choose(dets, rgb, rules_cfg, reader(rules_engine._ocr, rgb))
-            roles = chosen_roles(sel, r["record"]) if sel.text else []
-            item["rules"] = {"gold": gold, "pred": sel.text,
-                             "wrong_element": any(x not in ("subtitle", "none") for x in roles)}
-        ref[r["id"] + r["frames_dir"]] = item
+        ref[r["id"] + r["frames_dir"]] = {
+            "naive": {"gold": gold, "pred": tidy_text(select_naive(dets, w, h)),
+                      "wrong_element": any(x not in ("subtitle", "none") for x in naive_roles)},
+            "oracle": {"gold": gold, "pred": tidy_text(select_oracle(dets, gold))}}
 
     cfg = TrainSelectorConfig(frames=["pool"], out="-", seed=a.train_seed)
     results = []
@@ -162,19 +148,19 @@ def main(argv: list[str] | None = None) -> int:
             results.append({"cell": name, "skipped": f"{len(test)} test frames < {a.min_test}"})
             continue
         X, y, _, _ = build_dataset(train)
-        model = fit_selector(X, y, cfg)
+        model = fit_with_pairs(train, cfg)
         sel = LearnedSelector(model)
 
         def select(row):
             dets, strips = row_detections(row)
-            return sel.select_scored(dets, sel.scores(dets, row["w"], row["h"], strips))
+            return sel.select_measured(dets, strips, row["w"], row["h"])
 
         t0 = time.perf_counter()
         learned, _ = evaluate_rows(test, select)
         if select_ms is None:
             select_ms = round(1000 * (time.perf_counter() - t0) / len(test), 2)
         cell = {"cell": name, "train_frames": len(train), "test_frames": len(test), "learned": learned}
-        for k in ("naive", "oracle", "rules"):
+        for k in ("naive", "oracle"):
             items = [ref[r["id"] + r["frames_dir"]][k] for r in test if k in ref[r["id"] + r["frames_dir"]]]
             if items:
                 cell[k] = summarise(items)
@@ -188,10 +174,9 @@ def main(argv: list[str] | None = None) -> int:
         results.append(cell)
         print(f"{name:32s} n={len(test):4d} learned {learned['mean_levenshtein']:.3f} "
               f"oracle {orc:.3f} naive {cell['naive']['mean_levenshtein']:.3f} "
-              f"rules {cell.get('rules', {}).get('mean_levenshtein', float('nan')):.3f} "
               f"wrong {learned['wrong_element']:.3f} dropped {learned['dropped']:.3f} "
               f"invented {learned['invented_punct_per_100']:.2f}", file=sys.stderr)
-    line = {"bench": "selector_loo", "train_seed": a.train_seed, "test_seed": a.test_seed,
+    line = {"bench": "selector_loo", "train_seeds": [a.train_seed] + a.more_train_seeds, "test_seed": a.test_seed,
             "train_frames": len(train_all), "test_frames": len(test_all),
             "select_ms_per_frame_cached": select_ms,
             "cells_meeting_all_targets": sum(1 for c in results if c.get("targets_met") and all(c["targets_met"].values())),

@@ -119,14 +119,18 @@ def test_engine_options_errors_name_the_key(tmp_path, capsys):
 
     Image.new("RGB", (64, 64)).save(tmp_path / "a.png")
     rc = main(["predict", "--engine", "ppocr", "--input", str(tmp_path), "--out", str(tmp_path / "p.csv"),
-               "--engine-options", '{"centre_tolerence": 0.1}', "--no-progress"])
-    assert rc == 2 and "centre_tolerence" in capsys.readouterr().err
-    with pytest.raises(ValueError, match="unknown key.*regoin_top"):
-        parse_engine_options({"regoin_top": 0.5})
-    with pytest.raises(ValueError, match="centre_tolerance"):
-        parse_engine_options({"centre_tolerance": 0})
-    ocr, sel = parse_engine_options({"region_top": 0.6, "use_cls": True}, workers=2)
-    assert sel.region_top == 0.6 and ocr.use_cls is True and ocr.threads >= 1
+               "--engine-options", '{"max_line": 1}', "--no-progress"])
+    assert rc == 2 and "max_line" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="unknown key.*selecter"):
+        parse_engine_options({"selecter": "default"})
+    with pytest.raises(ValueError, match="max_lines"):
+        parse_engine_options({"max_lines": 0})
+    with pytest.raises(ValueError, match="retired.*train-selector"):
+        parse_engine_options({"selector": "rules"})
+    with pytest.raises(ValueError, match="selector model .*nowhere does not exist"):
+        PPOCREngine(*parse_engine_options({"selector": str(tmp_path / "nowhere")}))
+    ocr, sel = parse_engine_options({"max_lines": 3, "use_cls": True}, workers=2)
+    assert sel.max_lines == 3 and ocr.use_cls is True and ocr.threads >= 1
 
 
 @pytest.mark.slow

@@ -34,7 +34,6 @@ def test_features_describe_place_text_and_neighbours():
     assert F(X, "partner_below")[0] == 1 and F(X, "partner_above")[1] == 1 and F(X, "partner_above")[0] == 0
     assert F(X, "wide_below")[1] == 1 and F(X, "wide_below")[2] == 0
     assert F(X, "latin_frac")[3] == 1 and F(X, "cjk_frac")[0] == 1
-    assert F(X, "rank_from_bottom")[2] == 0 and F(X, "rank_from_bottom")[3] == 3
     assert F(X, "has_colors")[0] == 1 and F(X, "has_colors")[2] == 0
     assert F(X, "same_text_elsewhere")[0] == 0
     assert frame_features([], W, H).shape == (0, len(FEATURES))

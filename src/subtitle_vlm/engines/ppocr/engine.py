@@ -2,12 +2,13 @@
 
     subtitle-vlm predict --engine ppocr --input frames/ --out pred.csv --workers 2
     subtitle-vlm predict --engine ppocr --input frames/ --out pred.csv \\
-        --engine-options '{"region_top": 0.6, "centre_tolerance": 0.05}'
+        --engine-options '{"selector": "runs/selector", "rec_model": "runs/rec"}'
 
 The PP-OCR models ship inside the rapidocr wheel (run through onnxruntime): nothing is downloaded. Frames
-are read whole - cropping to a bottom strip before detection splits lines and costs accuracy. Options
+are read whole - cropping to a bottom strip before detection splits lines and costs accuracy. The learned
+selector (``selector/``, docs/selector.md) chooses the subtitle among the lines found. Options
 (``--engine-options`` JSON) are the fields of ``PPOCROptions`` below and of
-``rules.PPOCRSelectConfig``; an unknown key is an error.
+``select_config.PPOCRSelectConfig``; an unknown key is an error.
 
 Other engines crop to the subtitle this engine finds with ``--crop auto`` (see ``resolve_auto_crop``).
 """
@@ -24,10 +25,9 @@ import numpy as np
 from subtitle_vlm.config import coerce_options
 from subtitle_vlm.engines.base import Engine
 from subtitle_vlm.io import InputError
-from subtitle_vlm.engines.ppocr.colors import MARK_AREA, MARK_AREA_WITHIN, mark_ink, measure_box
-from subtitle_vlm.engines.ppocr.refine import refine_detections
-from subtitle_vlm.engines.ppocr.rules import (Detection, PPOCRSelectConfig, Selection, quad_to_rect,
-                                               select_subtitle)
+from subtitle_vlm.engines.ppocr.colors import measure_box
+from subtitle_vlm.engines.ppocr.detection import Detection, Selection, quad_to_rect
+from subtitle_vlm.engines.ppocr.select_config import PPOCRSelectConfig
 
 log = logging.getLogger(__name__)
 
@@ -122,36 +122,6 @@ def _new_rapidocr(ocr: PPOCROptions):
     return RapidOCR(params=params)
 
 
-def mark_probe(rgb: np.ndarray):
-    """The punctuation probe ``select_subtitle`` uses, looking at this frame (``within``: a gap inside a
-    line, where more ink is asked for than after it)."""
-    def probe(region, fill, line_height, within: bool = False) -> str:
-        return mark_ink(rgb, region, fill, line_height, MARK_AREA_WITHIN if within else MARK_AREA)
-
-    return probe
-
-
-def reader(ocr_engine, rgb: np.ndarray):
-    """Recognition only (no detection) of one rectangle of this frame: ``reread(rect) -> (text, score)``
-    or None. The second pass of ``refine`` calls it on the few boxes it trims."""
-    bgr = rgb[:, :, 2::-1]
-    h, w = rgb.shape[:2]
-
-    def reread(rect):
-        x0, y0 = max(0, int(rect[0])), max(0, int(rect[1]))
-        x1, y1 = min(w, int(np.ceil(rect[2]))), min(h, int(np.ceil(rect[3])))
-        if x1 - x0 < 4 or y1 - y0 < 4:
-            return None
-        # Every call names all three steps: rapidocr keeps the last call's choices as its new defaults.
-        out = ocr_engine(np.ascontiguousarray(bgr[y0:y1, x0:x1]), use_det=False, use_cls=False, use_rec=True)
-        txts = getattr(out, "txts", None)
-        if not txts:
-            return None
-        return str(txts[0]), float(out.scores[0])
-
-    return reread
-
-
 def detect(ocr_engine, image, use_cls: bool = False) -> tuple[list[Detection], int, int]:
     """Every text line in a PIL image (or RGB array), with colours measured: (detections, width, height)."""
     rgb = np.asarray(image.convert("RGB") if hasattr(image, "convert") else image)[:, :, :3]
@@ -177,16 +147,9 @@ def learned_selector(cfg: PPOCRSelectConfig):
                         to_traditional=cfg.to_traditional, fullwidth_punct=cfg.fullwidth_punct)
 
 
-def choose(dets: list[Detection], rgb: np.ndarray, cfg: PPOCRSelectConfig, reread=None) -> Selection:
-    """The subtitle among ``dets`` of this frame: the second look (``refine``; ``reread`` is None to
-    skip its recognition pass), then the selection with the punctuation probe."""
-    if cfg.selector != "rules":
-        return learned_selector(cfg).select(dets, rgb)
-    h, w = rgb.shape[:2]
-    probe = mark_probe(rgb)
-    if cfg.second_pass:
-        dets = refine_detections(dets, rgb, cfg, reread)
-    return select_subtitle(dets, w, h, cfg, probe)
+def choose(dets: list[Detection], rgb: np.ndarray, cfg: PPOCRSelectConfig) -> Selection:
+    """The subtitle among ``dets`` of this RGB frame, by the selector ``cfg`` names."""
+    return learned_selector(cfg).select(dets, rgb)
 
 
 class PPOCREngine(Engine):
@@ -196,13 +159,14 @@ class PPOCREngine(Engine):
     def __init__(self, options: PPOCROptions | None = None, select: PPOCRSelectConfig | None = None):
         self.options = options or PPOCROptions(threads=max(1, os.cpu_count() or 1))
         self.select_cfg = select or PPOCRSelectConfig()
-        if self.select_cfg.selector != "rules":
-            learned_selector(self.select_cfg)  # a bad model path fails here, before any frame is read
+        learned_selector(self.select_cfg)  # a bad model path fails here, before any frame is read
         self._ocr = _new_rapidocr(self.options)
 
     @classmethod
     def from_config(cls, cfg) -> "PPOCREngine":
-        if getattr(cfg, "crop", None) not in (None, "", "none"):
+        from subtitle_vlm.crop import crop_or_none
+
+        if crop_or_none(getattr(cfg, "crop", None)) is not None:
             log.warning("the ppocr engine reads whole frames and finds the subtitle itself; ignoring --crop %s",
                         cfg.crop)
         ocr, sel = parse_engine_options(getattr(cfg, "engine_options", None), _workers_of(cfg))
@@ -212,7 +176,7 @@ class PPOCREngine(Engine):
         """Detect, recognise and choose: the full Selection (text, box, lines, rejections) for one image."""
         rgb = np.asarray(image.convert("RGB") if hasattr(image, "convert") else image)[:, :, :3]
         dets, w, h = detect(self._ocr, rgb, self.options.use_cls)
-        return choose(dets, rgb, self.select_cfg, reader(self._ocr, rgb))
+        return choose(dets, rgb, self.select_cfg)
 
     def read(self, images: list) -> list[str]:
         return [self.select(im).text for im in images]
@@ -270,5 +234,5 @@ def resolve_auto_crop(image, fallback: str = AUTO_CROP_FALLBACK):
     return image.crop(pad_box(box, *image.size))
 
 
-__all__ = ["PPOCREngine", "PPOCROptions", "choose", "detect", "reader", "pad_box", "parse_engine_options", "resolve_auto_crop",
+__all__ = ["PPOCREngine", "PPOCROptions", "choose", "detect", "pad_box", "parse_engine_options", "resolve_auto_crop",
            "subtitle_box"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from subtitle_vlm.engines.ppocr.rules import Detection
+from subtitle_vlm.engines.ppocr.detection import Detection
 
 
 def reading_order(dets: Sequence[Detection]) -> list[Detection]:

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from subtitle_vlm.engines.ppocr.detection import Detection, Selection
-from subtitle_vlm.engines.ppocr.selector.choose import choose_lines, selection_of
+from subtitle_vlm.engines.ppocr.selector.choose import assemble, choose_lines, selection_of
 from subtitle_vlm.engines.ppocr.selector.features import frame_features, strip_stats
 from subtitle_vlm.engines.ppocr.selector.model import SelectorModel, load_selector
 from subtitle_vlm.engines.ppocr.text import fix_lookalikes, tidy_text
@@ -30,9 +30,9 @@ def row_text(row) -> str:
 
 
 def join_rows(lines: Sequence[str], mode: str = "auto") -> str:
-    """Lines of one subtitle as one string (``rules.join_lines``: a line break shows no gap, so nothing is
-    put between Chinese characters; a space between Latin words)."""
-    from subtitle_vlm.engines.ppocr.rules import join_lines
+    """Lines of one subtitle as one string (``select_config.join_lines``: a line break shows no gap, so
+    nothing is put between Chinese characters; a space between Latin words)."""
+    from subtitle_vlm.engines.ppocr.select_config import join_lines
 
     return join_lines(lines, mode)
 
@@ -51,11 +51,19 @@ class LearnedSelector:
     def scores(self, dets: Sequence[Detection], width: int, height: int, strips=None) -> np.ndarray:
         return self.model.predict_proba(frame_features(dets, width, height, strips))
 
-    def select_scored(self, dets: Sequence[Detection], probs: np.ndarray) -> Selection:
-        block, rejected = choose_lines(dets, probs, self.model.threshold, self.max_lines)
+    def select_scored(self, dets: Sequence[Detection], probs: np.ndarray, strips=None, width: int = 0,
+                      height: int = 0) -> Selection:
+        if self.model.pair is not None and width and height:
+            block, rejected = assemble(dets, probs, self.model, strips, width, height, self.max_lines)
+        else:
+            block, rejected = choose_lines(dets, probs, self.model.threshold, self.max_lines)
         text = join_rows([row_text(r) for r in block], self.line_join)
         text = tidy_text(text, to_traditional=self.to_traditional, fullwidth_punct=self.fullwidth_punct)
         return selection_of(block, rejected, text, dets)
+
+    def select_measured(self, dets: Sequence[Detection], strips, width: int, height: int) -> Selection:
+        """The subtitle among detections whose strips were measured already (training's cached rows)."""
+        return self.select_scored(dets, self.scores(dets, width, height, strips), strips, width, height)
 
     def select(self, dets: Sequence[Detection], rgb: np.ndarray, strips=None) -> Selection:
         """The subtitle among ``dets`` of the RGB frame ``rgb`` (``strips``: precomputed ``strip_stats``)."""
@@ -64,7 +72,7 @@ class LearnedSelector:
             dets = [Detection(d.box, fix_lookalikes(d.text), d.score, d.colors, d.ink) for d in dets]
         if strips is None:
             strips = [strip_stats(rgb, d.box) for d in dets]
-        return self.select_scored(dets, self.scores(dets, w, h, strips))
+        return self.select_scored(dets, self.scores(dets, w, h, strips), strips, w, h)
 
 
 _cache: dict[str, SelectorModel] = {}

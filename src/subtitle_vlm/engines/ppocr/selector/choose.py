@@ -73,6 +73,45 @@ def choose_lines(dets: Sequence[Detection], probs: np.ndarray, threshold: float,
     return block, rejected
 
 
+def assemble(dets: Sequence[Detection], probs: np.ndarray, model, strips, width: int, height: int,
+             max_lines: int = 2) -> tuple[list[Row], list[tuple[str, str]]]:
+    """The subtitle grown from its best line with the pair model: the line scoring highest (at least the
+    model's threshold) anchors it; the neighbour the pair model most believes belongs (at least its
+    threshold) joins, and so on, while the lines stay within ``max_lines`` rows."""
+    from subtitle_vlm.engines.ppocr.selector.pairs import frame_pairs
+
+    probs = np.asarray(probs, dtype=np.float64)
+    order = [i for i in np.argsort(-probs) if dets[i].text.strip()]
+    if not order or probs[order[0]] < model.threshold:
+        return [], [(dets[i].text, f"score {probs[i]:.2f} < {model.threshold:.2f}") for i in np.argsort(-probs)]
+    members, refused = [int(order[0])], set()
+    why: dict[int, str] = {}
+    while True:
+        X, idx = frame_pairs(dets, probs, strips, width, height, members)
+        keep = [k for k, (_, j) in enumerate(idx) if j not in members and j not in refused]
+        if not keep:
+            break
+        pp = model.pair.predict_proba(X[keep])
+        best: dict[int, float] = {}
+        for k, p in zip(keep, pp):
+            j = idx[k][1]
+            best[j] = max(best.get(j, 0.0), float(p))
+        j, p = max(best.items(), key=lambda t: t[1])
+        for jj, pj in best.items():
+            why[jj] = f"score {probs[jj]:.2f}, belongs with the subtitle {pj:.2f}"
+        if p < model.pair.threshold:
+            break
+        if len(_rows([dets[m] for m in members + [j]])) > max_lines:
+            refused.add(j)
+            why[j] = f"score {probs[j]:.2f}, would make more than {max_lines} lines"
+            continue
+        members.append(j)
+    block = _rows([dets[m] for m in members])
+    rejected = [(dets[i].text, why.get(int(i), f"score {probs[i]:.2f}, not part of the chosen subtitle"))
+                for i in np.argsort(-probs) if int(i) not in members]
+    return block, rejected
+
+
 def selection_of(block: list[Row], rejected, text: str, dets: Sequence[Detection] = ()) -> Selection:
     chosen = {id(p) for r in block for p in r.parts} if text else set()
     others = [(d.box, d.text) for d in dets if id(d) not in chosen]
@@ -84,4 +123,4 @@ def selection_of(block: list[Row], rejected, text: str, dets: Sequence[Detection
     return Selection(text, box, block, rejected, others)
 
 
-__all__ = ["choose_lines", "selection_of"]
+__all__ = ["assemble", "choose_lines", "selection_of"]

@@ -50,13 +50,12 @@ _engine = None
 
 def _init_worker(threads: int) -> None:
     global _engine
-    from subtitle_vlm.engines.ppocr.engine import PPOCREngine, PPOCROptions
-    from subtitle_vlm.engines.ppocr.rules import PPOCRSelectConfig
+    from subtitle_vlm.engines.ppocr.engine import PPOCROptions, _new_rapidocr
 
-    # Only the detector runs here; no selector model is needed (nor may one exist yet). A failure is kept
-    # and reported per frame: a pool whose initializer raises starts new workers forever.
+    # Only the detector runs here. A failure is kept and reported per frame: a pool whose initializer
+    # raises starts new workers forever.
     try:
-        _engine = PPOCREngine(PPOCROptions(threads=threads), PPOCRSelectConfig(selector="rules"))
+        _engine = _new_rapidocr(PPOCROptions(threads=threads))
     except Exception as e:  # noqa: BLE001 - reported to the parent with the frame it stopped
         _engine = e
 
@@ -76,7 +75,7 @@ def _detect_one(job: tuple[str, str]) -> dict:
             rgb = np.asarray(im.convert("RGB"))
     except OSError as e:
         return {"id": fid, "error": f"{path}: {e}"}
-    dets, w, h = detect(_engine._ocr, rgb, _engine.options.use_cls)
+    dets, w, h = detect(_engine, rgb, False)
     return {"id": fid, "w": w, "h": h, "dets": [_det_to_json(d, strip_stats(rgb, d.box)) for d in dets]}
 
 

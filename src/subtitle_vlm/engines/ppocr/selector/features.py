@@ -34,7 +34,7 @@ FEATURES: tuple[str, ...] = (
     # the frame strip the line sits in
     "band_flat", "band_luma", "band_sat", "strip_above_diff", "strip_below_diff",
     # neighbours
-    "n_dets", "rank_from_bottom", "rel_height", "n_same_row", "row_span", "partner_above", "partner_below",
+    "rel_height", "n_same_row", "row_span", "partner_above", "partner_below",
     "gap_below", "gap_above", "wide_below", "wide_above", "same_text_elsewhere", "taller_centred_below",
     "lines_like_it",
 )
@@ -138,9 +138,9 @@ def context_features(i: int, boxes: np.ndarray, texts: Sequence[str], W: int, H:
     lines_like = sum(1 for j in others if 0.8 <= heights[j] / hi <= 1.25
                      and (abs(boxes[j][0] - b[0]) <= 0.5 * hi or abs(boxes[j][2] - b[2]) <= 0.5 * hi)
                      and abs(cys[j] - cy) <= 4 * hi)
+    # Counts over the whole frame (how many lines, how many below) are left out on purpose: they change
+    # with every element a layout adds, so a model leaning on them fails on layouts it has not seen.
     return [
-        float(n),
-        float((cys > cy).sum()),
         hi / float(np.median(heights)),
         float(len(same_row)),
         (row_x1 - row_x0) / W,

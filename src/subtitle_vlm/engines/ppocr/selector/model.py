@@ -19,7 +19,7 @@ from subtitle_vlm.engines.ppocr.selector.features import FEATURES
 from subtitle_vlm.io import InputError
 
 FORMAT = "subtitle-vlm-ppocr-selector"
-VERSION = 1
+VERSION = 2
 MODEL_FILE = "selector.json"
 DEFAULT_MODEL = Path(__file__).with_name("default_selector.json")
 # sha256 of the shipped model; its recipe (inside the file and in docs/selector.md) rebuilds it.
@@ -33,6 +33,8 @@ class SelectorModel:
     params: dict
     threshold: float = 0.5
     recipe: dict = field(default_factory=dict)
+    # Which neighbours of a chosen line belong to the same subtitle (pairs.py); None: candidates only.
+    pair: "SelectorModel | None" = None
 
     # ------------------------------------------------------------------ scoring
     def raw(self, X: np.ndarray) -> np.ndarray:
@@ -81,8 +83,12 @@ class SelectorModel:
 
     # ------------------------------------------------------------------ files
     def to_dict(self) -> dict:
+        pair = None
+        if self.pair is not None:
+            pair = {"kind": self.pair.kind, "features": list(self.pair.features), "threshold": self.pair.threshold,
+                    "params": self.pair.params}
         return {"format": FORMAT, "version": VERSION, "kind": self.kind, "features": list(self.features),
-                "threshold": self.threshold, "params": self.params, "recipe": self.recipe}
+                "threshold": self.threshold, "params": self.params, "pair": pair, "recipe": self.recipe}
 
     def save(self, path: str | Path) -> Path:
         from subtitle_vlm.io import atomic_write_text
@@ -111,7 +117,7 @@ def load_selector(spec: str | Path | None = None) -> SelectorModel:
     if not path.is_file():
         raise InputError(f"selector model {path} does not exist: give a folder made by `subtitle-vlm "
                          "train-selector --out DIR` (it holds selector.json), a selector.json file, "
-                         "\"default\" for the shipped model, or \"rules\" for the rule selector")
+                         "or \"default\" for the shipped model")
     try:
         d = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
@@ -120,11 +126,18 @@ def load_selector(spec: str | Path | None = None) -> SelectorModel:
     if not isinstance(d, dict) or d.get("format") != FORMAT:
         raise InputError(f"{path} is not a selector model (no \"format\": \"{FORMAT}\"); retrain it with "
                          "`subtitle-vlm train-selector`")
-    if d.get("version") != VERSION or list(d.get("features", [])) != list(FEATURES):
+    from subtitle_vlm.engines.ppocr.selector.pairs import PAIR_FEATURES
+
+    pair = d.get("pair")
+    if (d.get("version") != VERSION or list(d.get("features", [])) != list(FEATURES)
+            or (pair is not None and list(pair.get("features", [])) != list(PAIR_FEATURES))):
         raise InputError(f"selector model {path} was made for other features (version {d.get('version')}); "
                          "this version computes different ones: retrain it with `subtitle-vlm train-selector`")
+    if pair is not None:
+        pair = SelectorModel(kind=pair["kind"], features=list(pair["features"]), params=pair["params"],
+                             threshold=float(pair.get("threshold", 0.5)))
     return SelectorModel(kind=d["kind"], features=list(d["features"]), params=d["params"],
-                         threshold=float(d.get("threshold", 0.5)), recipe=d.get("recipe", {}))
+                         threshold=float(d.get("threshold", 0.5)), recipe=d.get("recipe", {}), pair=pair)
 
 
 __all__ = ["DEFAULT_MODEL", "DEFAULT_SHA256", "FORMAT", "MODEL_FILE", "SelectorModel", "load_selector", "model_digest"]

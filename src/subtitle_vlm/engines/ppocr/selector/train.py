@@ -58,7 +58,7 @@ def _export_gbdt(clf) -> dict:
     return {"init": float(np.log(prior / (1 - prior))), "learning_rate": float(clf.learning_rate), "trees": trees}
 
 
-def fit_selector(X: np.ndarray, y: np.ndarray, cfg) -> SelectorModel:
+def fit_selector(X: np.ndarray, y: np.ndarray, cfg, features: Sequence[str] = FEATURES) -> SelectorModel:
     """Train ``cfg.model`` on (X, y) and export it; raises when the export does not reproduce it."""
     try:
         from sklearn.ensemble import GradientBoostingClassifier
@@ -83,12 +83,54 @@ def fit_selector(X: np.ndarray, y: np.ndarray, cfg) -> SelectorModel:
         clf.fit(X, y)
         params = _export_gbdt(clf)
         reference = clf.decision_function(X)
-    model = SelectorModel(kind=cfg.model, features=list(FEATURES), params=params, threshold=cfg.threshold)
+    model = SelectorModel(kind=cfg.model, features=list(features), params=params, threshold=cfg.threshold)
     check = slice(0, min(len(X), 2000))
     gap = float(np.max(np.abs(model.raw(X[check]) - reference[check]))) if len(X) else 0.0
     if gap > 1e-6:
         raise RuntimeError(f"exported selector disagrees with scikit-learn by {gap:g}; not saved")
     model.recipe["export_max_abs_diff"] = gap
+    return model
+
+
+def fit_with_pairs(rows: Sequence[dict], cfg) -> SelectorModel:
+    """The line model on all ``rows`` and the pair model (pairs.py) beside it. The pair model sees line
+    scores as the line model gives them on frames it did not train on (two folds of frames), so it learns
+    how far to trust them."""
+    from subtitle_vlm.engines.ppocr.selector.pairs import frame_pairs
+
+    X, y, groups, _ = build_dataset(rows)
+    model = fit_selector(X, y, cfg)
+    oof = np.zeros(len(X))
+    folds = groups % 2
+    if len(set(folds.tolist())) == 2 and all(len(set(y[folds == f].tolist())) == 2 for f in (0, 1)):
+        for f in (0, 1):
+            part = fit_selector(X[folds != f], y[folds != f], cfg)
+            oof[folds == f] = part.predict_proba(X[folds == f])
+    else:  # too few frames to hold any out
+        oof = model.predict_proba(X)
+    PX, PY = [], []
+    start = 0
+    for gi, row in enumerate(rows):
+        dets, strips = row_detections(row)
+        if not dets:
+            continue
+        n = len(dets)
+        probs = oof[start:start + n]
+        labels = y[start:start + n]
+        start += n
+        anchors = [i for i in range(n) if labels[i]]
+        px, idx = frame_pairs(dets, probs, strips, row["w"], row["h"], anchors)
+        if len(px):
+            PX.append(px)
+            PY.append(np.array([labels[j] for _, j in idx], dtype=np.int8))
+    if PX:
+        PXa, PYa = np.concatenate(PX), np.concatenate(PY)
+        if len(set(PYa.tolist())) == 2:
+            from subtitle_vlm.engines.ppocr.selector.pairs import PAIR_FEATURES
+
+            pair = fit_selector(PXa, PYa, cfg, features=PAIR_FEATURES)
+            model.pair = pair
+            model.recipe["pairs"] = {"pairs": int(len(PXa)), "same_subtitle": int(PYa.sum())}
     return model
 
 
@@ -107,4 +149,4 @@ def feature_importance(model: SelectorModel, top: int = 12) -> list[tuple[str, f
     return [(model.features[i], round(float(w[i]), 4)) for i in order]
 
 
-__all__ = ["build_dataset", "feature_importance", "fit_selector", "row_detections"]
+__all__ = ["build_dataset", "feature_importance", "fit_selector", "fit_with_pairs", "row_detections"]

@@ -48,7 +48,7 @@ def train_selector(cfg: TrainSelectorConfig, argv: list[str] | None = None) -> d
     from subtitle_vlm.engines.ppocr.selector import LearnedSelector
     from subtitle_vlm.engines.ppocr.selector.detections import detect_frame_set
     from subtitle_vlm.engines.ppocr.selector.evaluate import evaluate_rows
-    from subtitle_vlm.engines.ppocr.selector.train import (build_dataset, feature_importance, fit_selector,
+    from subtitle_vlm.engines.ppocr.selector.train import (build_dataset, feature_importance, fit_with_pairs,
                                                            row_detections)
 
     try:
@@ -80,7 +80,7 @@ def train_selector(cfg: TrainSelectorConfig, argv: list[str] | None = None) -> d
         raise InputError(f"no text lines detected in {', '.join(cfg.frames)}: nothing to learn from")
     t1 = time.perf_counter()
     try:
-        model = fit_selector(X, y, cfg)
+        model = fit_with_pairs(train_rows, cfg)
     except ValueError as e:
         raise InputError(str(e)) from None
     t_fit = time.perf_counter() - t1
@@ -88,7 +88,7 @@ def train_selector(cfg: TrainSelectorConfig, argv: list[str] | None = None) -> d
 
     def select(row):
         dets, strips = row_detections(row)
-        return selector.select_scored(dets, selector.scores(dets, row["w"], row["h"], strips))
+        return selector.select_measured(dets, strips, row["w"], row["h"])
 
     held_out = evaluate_rows(eval_rows, select)[0] if eval_rows else None
     model.recipe.update({
