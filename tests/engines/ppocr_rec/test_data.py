@@ -110,3 +110,24 @@ def test_keys_file_round_trip(tmp_path, base):
     write_keys(tmp_path / "k.txt", chars)
     assert read_keys(tmp_path / "k.txt") == chars
     assert json  # noqa
+
+
+def test_crops_from_ppocr_detections(frame_set, base, tmp_path, monkeypatch):
+    """--det-crops: the detector's own boxes matched to record lines, labelled with what they hold; the
+    detections are cached, so a second build does not detect again."""
+    charset = _charset(base)
+    recipe = CropRecipe(typical=False, jitter=0, det_crops=True)
+    crops = build_crops([frame_set], charset, recipe, seed=0, cache_dir=tmp_path)
+    cache = tmp_path / f"det_{frame_set.name}.jsonl"
+    assert cache.is_file() and len(cache.read_text(encoding="utf-8").splitlines()) == len(LINES)
+    assert len(crops) >= 3 and all(c.where.endswith("(det)") for c in crops)
+    lines = {t for block in LINES for t in block}
+    assert all(any(t.startswith(c.text) for t in lines) for c in crops)   # a line, or it without its last mark
+    import subtitle_vlm.engines.ppocr.engine as engine
+
+    def no_detector(*a, **k):
+        raise AssertionError("detected again despite the cache")
+
+    monkeypatch.setattr(engine, "_new_rapidocr", no_detector)
+    again = build_crops([frame_set], charset, recipe, seed=0, cache_dir=tmp_path)
+    assert [c.text for c in again] == [c.text for c in crops]
