@@ -23,7 +23,7 @@ VERSION = 2
 MODEL_FILE = "selector.json"
 DEFAULT_MODEL = Path(__file__).with_name("default_selector.json")
 # sha256 of the shipped model; its recipe (inside the file and in docs/selector.md) rebuilds it.
-DEFAULT_SHA256 = ""
+DEFAULT_SHA256 = "bafcfca552136e7ba5e7bc65227780316d03ba6bbc6ea9e5c0be8f8a1b71f841"
 
 
 @dataclass
