@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Literal
 
+from subtitle_vlm.io import InputError
+
 
 def default_cache() -> str:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
@@ -37,14 +39,14 @@ class TrainSelectorConfig:
 
     def validate(self) -> None:
         if not self.frames:
-            raise ValueError("--frames: give at least one frame set folder")
+            raise InputError("--frames: give at least one frame set folder")
         if not self.out:
-            raise ValueError("--out: give the output folder")
+            raise InputError("--out: give the output folder")
         if self.n_estimators < 1 or self.max_depth < 1:
-            raise ValueError("--n-estimators and --max-depth: need at least 1")
+            raise InputError("--n-estimators and --max-depth: need at least 1")
         if not 0.0 < self.threshold < 1.0:
-            raise ValueError("--threshold: need a probability in (0, 1)")
+            raise InputError("--threshold: need a probability in (0, 1)")
         if not 0.0 <= self.val_fraction < 1.0:
-            raise ValueError("--val-fraction: need a share in [0, 1)")
+            raise InputError("--val-fraction: need a share in [0, 1)")
         if self.workers < 1:
-            raise ValueError("--workers: need at least 1")
+            raise InputError("--workers: need at least 1")
