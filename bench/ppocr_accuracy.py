@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     from subtitle_vlm.engines.ppocr.reference import select_all, select_naive, select_oracle
     from subtitle_vlm.engines.ppocr.detection import Detection
     from subtitle_vlm.engines.ppocr.text import tidy_text
-    from subtitle_vlm.score.metrics import score_predictions
+    from subtitle_vlm.text.metrics import score_predictions
 
     data = Path(a.data)
     frames_dir = build_frames(data, a.frames, a.seed, a.scene_text, a.background_seed)

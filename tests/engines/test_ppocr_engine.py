@@ -164,7 +164,7 @@ def test_predict_on_synthesised_frames_with_distractors_and_one_without_subtitle
     """The synthesis stage's frames (logo, title and caption on every frame) through ``predict``."""
     from subtitle_vlm.cli import main
     from subtitle_vlm.io import read_csv_predictions, read_frame_set
-    from subtitle_vlm.score.metrics import levenshtein
+    from subtitle_vlm.text.metrics import levenshtein
     from subtitle_vlm.synth import SynthConfig, run_synth
 
     frames = tmp_path / "frames"

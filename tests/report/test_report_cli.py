@@ -8,7 +8,7 @@ from PIL import Image
 from subtitle_vlm.io import InputError
 from subtitle_vlm.report.report_cli import main
 from subtitle_vlm.report.runs import load_run
-from subtitle_vlm.score.metrics import score_predictions
+from subtitle_vlm.text.metrics import score_predictions
 
 
 def _trainer_state(path, losses, runtime=12.5, evals=()):

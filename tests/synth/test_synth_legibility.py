@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from subtitle_vlm.io import read_jsonl
-from subtitle_vlm.score.metrics import cer
+from subtitle_vlm.text.metrics import cer
 from subtitle_vlm.synth import SynthConfig, run_synth, subtitle_bbox
 from subtitle_vlm.text.normalize import normalize
 

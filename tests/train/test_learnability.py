@@ -28,7 +28,7 @@ def test_tiny_model_reads_its_training_frames_back(tmp_path, tiny_model, frame_s
     from subtitle_vlm.crop import crop_image
     from subtitle_vlm.io import read_frame_set
     from subtitle_vlm.merge.merge import MergeConfig, merge_adapter
-    from subtitle_vlm.score.metrics import score_predictions
+    from subtitle_vlm.text.metrics import score_predictions
     from subtitle_vlm.train.collator import generation_inputs
     from subtitle_vlm.train.run_config import load_run_config
 

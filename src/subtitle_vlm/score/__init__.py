@@ -1,5 +1,5 @@
 """Metrics: mean Levenshtein distance per row (the competition metric), CER, exact match."""
 
-from subtitle_vlm.score.metrics import ScoreReport, cer, levenshtein, score_predictions
+from subtitle_vlm.text.metrics import ScoreReport, cer, levenshtein, score_predictions
 
 __all__ = ["ScoreReport", "cer", "levenshtein", "score_predictions"]

@@ -17,7 +17,7 @@ from typing import Literal
 from subtitle_vlm.config import parse_config
 from subtitle_vlm.io import (InputError, atomic_write_text, check_output, check_writable_dir, json_object_with,
                              read_csv_predictions, read_frame_set)
-from subtitle_vlm.score.metrics import REPORT_HEAD, ScoreReport, score_predictions
+from subtitle_vlm.text.metrics import REPORT_HEAD, ScoreReport, score_predictions
 
 
 @dataclass

@@ -91,7 +91,7 @@ class GenerationEvaluator:
         return [t.strip() for t in tok.batch_decode(new, skip_special_tokens=True)]
 
     def evaluate(self, model) -> dict:
-        from subtitle_vlm.score.metrics import score_predictions
+        from subtitle_vlm.text.metrics import score_predictions
 
         if not self.n:
             return {}

@@ -1,4 +1,5 @@
-"""Scoring predictions against gold.
+"""Scoring predictions against gold: edit distances over text, used by `score` and by every stage that
+measures a reading during training (native trainer, recogniser fine-tuning).
 
 - mean Levenshtein: the competition's "CER" - the unnormalised edit distance per row, averaged over rows.
 - CER: total edit distance / total reference characters (rows with an empty reference count their
