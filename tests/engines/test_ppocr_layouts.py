@@ -1,5 +1,9 @@
 """The PP-OCR engine with the shipped selector on synthesised TV layouts: a news ticker, a name tag, and a
-frame with no subtitle at all (tv style otherwise). The frame records say which text is which."""
+frame with no subtitle at all (tv style otherwise). The frame records say which text is which. Drawn with
+the font wheel's faces only, so the frames are the same on every machine."""
+
+import importlib.util
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,11 +25,18 @@ def engine():
     return PPOCREngine(PPOCROptions(threads=2))
 
 
+def _wheel_font() -> str:
+    spec = importlib.util.find_spec("manimgx_fonts_cjk")
+    if not (spec and spec.origin):
+        pytest.skip("the manimgx-fonts-cjk wheel is not installed")
+    return str(Path(spec.origin).parent)
+
+
 def _frames(tmp_path, name, **over):
     from subtitle_vlm.synth import SynthConfig, run_synth
 
     out = tmp_path / name
-    cfg = dict(out=str(out), count=3, seed=11, style="tv", subtitle_styles=["outline_white"],
+    cfg = dict(out=str(out), count=3, seed=11, style="tv", fonts=[_wheel_font()], subtitle_styles=["outline_white"],
                text_convention=["punctuated"], p_scene_text=0.0, p_title=0.0, p_caption=0.0, progress=False)
     cfg.update(over)
     run_synth(SynthConfig(**cfg))
