@@ -143,7 +143,7 @@ def _confusions(gold: str, hyp: str, counter: Counter) -> None:
 
 
 def score_lines(golds: list[str], hyps: list[str]) -> dict:
-    from subtitle_vlm.score.metrics import levenshtein
+    from subtitle_vlm.text.metrics import levenshtein
 
     dist = sum(levenshtein(g, h) for g, h in zip(golds, hyps))
     chars = sum(len(g) for g in golds)

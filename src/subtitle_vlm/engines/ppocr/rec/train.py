@@ -50,7 +50,7 @@ def greedy_texts(model, charset: Charset, samples: list[dict], batch_size: int =
 
 
 def char_error_rate(golds: list[str], hyps: list[str]) -> float:
-    from subtitle_vlm.score.metrics import levenshtein
+    from subtitle_vlm.text.metrics import levenshtein
 
     return sum(levenshtein(g, h) for g, h in zip(golds, hyps)) / max(1, sum(len(g) for g in golds))
 
