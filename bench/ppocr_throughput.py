@@ -30,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--frames", type=int, default=60)
     p.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     p.add_argument("--seed", type=int, default=99)
+    p.add_argument("--frames-dir", default=None,
+                   help="read this frame set instead of synthesising one (e.g. to compare engine versions on the same frames)")
     a = p.parse_args(argv)
 
     from subtitle_vlm.synth import SynthConfig, run_synth
@@ -38,7 +40,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         frames = tmp / "frames"
-        run_synth(SynthConfig(out=str(frames), count=a.frames, seed=a.seed, style="hard", progress=False))
+        if a.frames_dir:
+            frames = Path(a.frames_dir)
+        else:
+            run_synth(SynthConfig(out=str(frames), count=a.frames, seed=a.seed, style="hard", progress=False))
         for n in a.workers:
             out = tmp / f"pred_w{n}.csv"
             summary = tmp / f"summary_w{n}.json"
@@ -47,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             subprocess.run([sys.executable, "-m", "subtitle_vlm", "predict", "--engine", "ppocr", "--input",
                             str(frames), "--out", str(out), "--workers", str(n), "--no-progress",
-                            "--summary-json", str(summary)], check=True)
+                            "--summary-json", str(summary)] + (["--limit", str(a.frames)] if a.frames_dir else []),
+                           check=True)
             wall = time.perf_counter() - t0
             ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
             cpu_per_frame = ((ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)) / a.frames

@@ -27,7 +27,9 @@ from subtitle_vlm.engines.base import Engine
 from subtitle_vlm.io import InputError
 from subtitle_vlm.engines.ppocr.colors import measure_box
 from subtitle_vlm.engines.ppocr.detection import Detection, Selection, quad_to_rect
+from subtitle_vlm.engines.ppocr.end_mark import FULLWIDTH_END, end_mark, read_rect
 from subtitle_vlm.engines.ppocr.select_config import PPOCRSelectConfig
+from subtitle_vlm.engines.ppocr.text import is_cjk
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +178,13 @@ class PPOCREngine(Engine):
         """Detect, recognise and choose: the full Selection (text, box, lines, rejections) for one image."""
         rgb = np.asarray(image.convert("RGB") if hasattr(image, "convert") else image)[:, :, :3]
         dets, w, h = detect(self._ocr, rgb, self.options.use_cls)
-        return choose(dets, rgb, self.select_cfg)
+        sel = choose(dets, rgb, self.select_cfg)
+        if self.select_cfg.read_end_mark:
+            mark = end_mark(sel, rgb, lambda rect: read_rect(self._ocr, rgb, rect))
+            if mark and self.select_cfg.fullwidth_punct and is_cjk(sel.text[-1]):
+                mark = FULLWIDTH_END.get(mark, mark)
+            sel.text += mark
+        return sel
 
     def read(self, images: list) -> list[str]:
         return [self.select(im).text for im in images]

@@ -16,6 +16,9 @@ class PPOCRSelectConfig:
     line_join: Literal["auto", "space", "none"] = field(default="auto", metadata={
         "help": "how two subtitle lines are joined: auto (nothing between Chinese characters or after "
                 "punctuation, a space between Latin words), space, none"})
+    read_end_mark: bool = field(default=True, metadata={
+        "help": "read the last line's box again, extended to the right, and keep a final 。！？ the detector's "
+                "box cut off when the recogniser reads exactly the same text plus that mark"})
     to_traditional: bool = field(default=True, metadata={
         "help": "turn characters that only exist in Simplified Chinese, and old variant forms, into Taiwan's"})
     fullwidth_punct: bool = field(default=True, metadata={
