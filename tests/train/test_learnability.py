@@ -36,7 +36,7 @@ def test_tiny_model_reads_its_training_frames_back(tmp_path, tiny_model, frame_s
     run = tmp_path / "run"
     assert main(["--model_name_or_path", "tiny:qwen2_vl", "--train_data", str(frame_set16),
                  "--output_dir", str(run), "--max_steps", str(STEPS), "--save_strategy", "no",
-                 "--per_device_train_batch_size", "4", "--learning_rate", "3e-3", "--warmup_steps", "10",
+                 "--per_device_train_batch_size", "4", "--learning_rate", "5e-3", "--warmup_steps", "10",
                  "--lora_r", "32", "--lora_alpha", "64", "--lora_dropout", "0", "--train_projector",
                  "--crop", "bottom=0.3", "--prompt", "字幕", "--logging_steps", "10", "--seed", "0"]) == 0
     summary = json.loads((run / "summary.json").read_text())
