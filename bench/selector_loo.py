@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     from subtitle_vlm.engines.ppocr.selector.detections import detect_frame_set
     from subtitle_vlm.engines.ppocr.selector.evaluate import evaluate_rows, summarise
     from subtitle_vlm.engines.ppocr.selector.labels import detection_roles, record_elements
-    from subtitle_vlm.engines.ppocr.selector.train import build_dataset, fit_with_pairs, row_detections
+    from subtitle_vlm.engines.ppocr.selector.train import fit_with_pairs, row_detections
     from subtitle_vlm.engines.ppocr.selector.train_selector_config import TrainSelectorConfig
     from subtitle_vlm.engines.ppocr.text import tidy_text
 
@@ -147,7 +147,6 @@ def main(argv: list[str] | None = None) -> int:
         if len(test) < a.min_test:
             results.append({"cell": name, "skipped": f"{len(test)} test frames < {a.min_test}"})
             continue
-        X, y, _, _ = build_dataset(train)
         model = fit_with_pairs(train, cfg)
         sel = LearnedSelector(model)
 

@@ -12,14 +12,12 @@ Rect = tuple[float, float, float, float]
 
 @dataclass
 class Detection:
-    """One text line PP-OCR found: its box (x0, y0, x1, y1 pixels), text, confidence, colours, and where
-    the subtitle-coloured glyphs inside it start and end (x0, x1; None when not measured)."""
+    """One text line PP-OCR found: its box (x0, y0, x1, y1 pixels), text, confidence and colours."""
 
     box: Rect
     text: str
     score: float = 1.0
     colors: BoxColors | None = None
-    ink: tuple[float, float] | None = None
 
     @property
     def height(self) -> float:

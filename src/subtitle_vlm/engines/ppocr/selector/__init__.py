@@ -19,6 +19,7 @@ import numpy as np
 from subtitle_vlm.engines.ppocr.detection import Detection, Selection
 from subtitle_vlm.engines.ppocr.selector.choose import assemble, choose_lines, selection_of
 from subtitle_vlm.engines.ppocr.selector.features import frame_features, strip_stats
+from subtitle_vlm.engines.ppocr.select_config import join_lines
 from subtitle_vlm.engines.ppocr.selector.model import SelectorModel, load_selector
 from subtitle_vlm.engines.ppocr.text import fix_lookalikes, tidy_text
 
@@ -27,14 +28,6 @@ def row_text(row) -> str:
     """One row's parts left to right. The detector splits a line only where its letters leave a gap, so
     two parts are two phrases: a space between them (beside full-width punctuation it goes in tidying)."""
     return " ".join(p.text.strip() for p in row.parts if p.text.strip())
-
-
-def join_rows(lines: Sequence[str], mode: str = "auto") -> str:
-    """Lines of one subtitle as one string (``select_config.join_lines``: a line break shows no gap, so
-    nothing is put between Chinese characters; a space between Latin words)."""
-    from subtitle_vlm.engines.ppocr.select_config import join_lines
-
-    return join_lines(lines, mode)
 
 
 class LearnedSelector:
@@ -57,7 +50,7 @@ class LearnedSelector:
             block, rejected = assemble(dets, probs, self.model, strips, width, height, self.max_lines)
         else:
             block, rejected = choose_lines(dets, probs, self.model.threshold, self.max_lines)
-        text = join_rows([row_text(r) for r in block], self.line_join)
+        text = join_lines([row_text(r) for r in block], self.line_join)
         text = tidy_text(text, to_traditional=self.to_traditional, fullwidth_punct=self.fullwidth_punct)
         return selection_of(block, rejected, text, dets)
 
@@ -69,10 +62,10 @@ class LearnedSelector:
         """The subtitle among ``dets`` of the RGB frame ``rgb`` (``strips``: precomputed ``strip_stats``)."""
         h, w = rgb.shape[:2]
         if self.to_traditional:  # before the features count Chinese characters: ー二ニー is 一二二一
-            dets = [Detection(d.box, fix_lookalikes(d.text), d.score, d.colors, d.ink) for d in dets]
+            dets = [Detection(d.box, fix_lookalikes(d.text), d.score, d.colors) for d in dets]
         if strips is None:
             strips = [strip_stats(rgb, d.box) for d in dets]
-        return self.select_scored(dets, self.scores(dets, w, h, strips), strips, w, h)
+        return self.select_measured(dets, strips, w, h)
 
 
 _cache: dict[str, SelectorModel] = {}
@@ -89,4 +82,4 @@ def get_selector(spec: str | None = "default", **kwargs) -> LearnedSelector:
     return LearnedSelector(model, **kwargs)
 
 
-__all__ = ["LearnedSelector", "get_selector", "join_rows", "row_text"]
+__all__ = ["LearnedSelector", "get_selector", "row_text"]

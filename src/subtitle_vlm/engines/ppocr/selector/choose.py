@@ -1,9 +1,11 @@
 """Turn per-line subtitle probabilities into the subtitle: which lines, in which order, as text.
 
-The model scores every detected line on its own (with its neighbours as features). Lines scoring at least
-the model's threshold are candidates; the best one anchors the subtitle, and candidate rows stacked right
-above or below it (about the same height, overlapping it across) join it, up to ``max_lines``. Parts of one
-row are read left to right. Everything else is rejected with its score, so a caller sees why.
+The line model scores every detected line (with its neighbours as features); the best one, if at least the
+model's threshold, anchors the subtitle. ``assemble`` grows it with the pair model (pairs.py): the
+neighbours that belong to the same subtitle, up to ``max_lines`` rows. ``choose_lines`` is the choice for a
+model without a pair part (too few pairs to learn one): candidate rows stacked right above or below the
+anchor join it. Parts of one row are read left to right. Everything else is rejected with its score, so a
+caller sees why.
 """
 
 from __future__ import annotations

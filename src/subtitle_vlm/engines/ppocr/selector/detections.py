@@ -83,14 +83,12 @@ def detect_frame_set(frames_dir: str | Path, cache_dir: str | Path, workers: int
                      progress: bool = True) -> list[dict]:
     """One dict per frame of ``frames_dir`` (in metadata order): ``id, record, w, h, dets`` (JSON form).
     Frames the detector could not open are skipped and logged."""
-    from subtitle_vlm.io import read_jsonl as _read
-
     frames_dir = Path(frames_dir)
     meta = frames_dir / "metadata.jsonl"
     if not meta.is_file():
         raise InputError(f"{frames_dir}: no metadata.jsonl; train-selector learns from frame sets made by "
                          "`subtitle-vlm synth` (their records name every text drawn)")
-    records = _read(meta)
+    records = read_jsonl(meta)
     if limit:
         records = records[:limit]
     from subtitle_vlm.engines.ppocr.engine import PPOCROptions

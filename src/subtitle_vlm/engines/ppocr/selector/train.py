@@ -98,8 +98,12 @@ def fit_with_pairs(rows: Sequence[dict], cfg) -> SelectorModel:
     how far to trust them."""
     from subtitle_vlm.engines.ppocr.selector.pairs import frame_pairs
 
-    X, y, groups, _ = build_dataset(rows)
+    X, y, groups, roles = build_dataset(rows)
+    if len(X) == 0:
+        raise ValueError("no text lines were detected in the training frames: nothing to learn from")
     model = fit_selector(X, y, cfg)
+    model.recipe.update({"train_lines": int(len(X)), "subtitle_lines": int(y.sum()),
+                         "roles": {r: roles.count(r) for r in sorted(set(roles))}})
     oof = np.zeros(len(X))
     folds = groups % 2
     if len(set(folds.tolist())) == 2 and all(len(set(y[folds == f].tolist())) == 2 for f in (0, 1)):

@@ -48,8 +48,7 @@ def train_selector(cfg: TrainSelectorConfig, argv: list[str] | None = None) -> d
     from subtitle_vlm.engines.ppocr.selector import LearnedSelector
     from subtitle_vlm.engines.ppocr.selector.detections import detect_frame_set
     from subtitle_vlm.engines.ppocr.selector.evaluate import evaluate_rows
-    from subtitle_vlm.engines.ppocr.selector.train import (build_dataset, feature_importance, fit_with_pairs,
-                                                           row_detections)
+    from subtitle_vlm.engines.ppocr.selector.train import feature_importance, fit_with_pairs, row_detections
 
     try:
         cfg.validate()
@@ -75,9 +74,6 @@ def train_selector(cfg: TrainSelectorConfig, argv: list[str] | None = None) -> d
         eval_rows = [r for i, r in enumerate(train_rows) if i in val_idx]
         train_rows = [r for i, r in enumerate(train_rows) if i not in val_idx]
     t_detect = time.perf_counter() - t0
-    X, y, _, roles = build_dataset(train_rows)
-    if len(X) == 0:
-        raise InputError(f"no text lines detected in {', '.join(cfg.frames)}: nothing to learn from")
     t1 = time.perf_counter()
     try:
         model = fit_with_pairs(train_rows, cfg)
@@ -94,14 +90,13 @@ def train_selector(cfg: TrainSelectorConfig, argv: list[str] | None = None) -> d
     model.recipe.update({
         "command": "subtitle-vlm train-selector " + " ".join(argv if argv is not None else sys.argv[2:]),
         "config": {k: v for k, v in config_to_dict(cfg).items() if k not in ("cache", "progress", "workers")},
-        "frame_sets": sets, "train_frames": len(train_rows), "train_lines": int(len(X)),
-        "subtitle_lines": int(y.sum()), "roles": {r: roles.count(r) for r in sorted(set(roles))},
-        "held_out": held_out,
+        "frame_sets": sets, "train_frames": len(train_rows), "held_out": held_out,
     })
     path = model.save(out)
     save_config(cfg, out / "train_selector_config.json")
     summary = {"model": str(path), "kind": model.kind, "train_frames": len(train_rows),
-               "train_lines": int(len(X)), "subtitle_lines": int(y.sum()), "eval_frames": len(eval_rows),
+               "train_lines": model.recipe["train_lines"], "subtitle_lines": model.recipe["subtitle_lines"],
+               "eval_frames": len(eval_rows),
                "held_out": held_out, "top_features": feature_importance(model),
                "seconds": {"detect": round(t_detect, 1), "fit": round(t_fit, 1)}}
     atomic_write_json(out / "training_summary.json", summary)
