@@ -150,12 +150,7 @@ def build_torch_model(onnx_path: str | Path | None = None):
 
     # Constant float tensors that are weights (more than one element) become parameters; scalars such as
     # GELU's 1/sqrt(2) or attention's scale stay fixed.
-    owners: dict[str, str] = {}
-    for node in graph.graph.nodes:
-        if node.op == "get_attr":
-            for user in node.users:
-                if user.op == "call_module":
-                    owners.setdefault(node.target, _module_node_name(str(user.target)))
+    owners = attr_owners(graph)
     init_mod = getattr(graph, "initializers", None)
     param_section: dict[str, str] = {}
     if init_mod is not None:
@@ -174,6 +169,18 @@ def build_torch_model(onnx_path: str | Path | None = None):
     info = BaseInfo(path=str(path), sha256=file_sha256(path), characters=characters, num_classes=num_classes,
                     same_pads_fixed=fixed)
     return model, info
+
+
+def attr_owners(graph) -> dict[str, str]:
+    """Each constant the converted graph reads (``get_attr`` target) -> the ONNX node of the first module
+    that uses it."""
+    owners: dict[str, str] = {}
+    for node in graph.graph.nodes:
+        if node.op == "get_attr":
+            for user in node.users:
+                if user.op == "call_module":
+                    owners.setdefault(node.target, _module_node_name(str(user.target)))
+    return owners
 
 
 _MODULE_INPUTS = {"weight": 1, "bias": 2, "running_mean": 3, "running_var": 4}
@@ -204,12 +211,7 @@ def onnx_initializer_names(graph, proto) -> dict[str, str]:
                     return c
         return None
 
-    owners: dict[str, str] = {}
-    for node in graph.graph.nodes:
-        if node.op == "get_attr":
-            for user in node.users:
-                if user.op == "call_module":
-                    owners.setdefault(node.target, _module_node_name(str(user.target)))
+    owners = attr_owners(graph)
     trainable = {n for n, _ in graph.named_parameters()}
     for key, tensor in state.items():
         if not tensor.is_floating_point():
