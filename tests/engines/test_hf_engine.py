@@ -1,4 +1,4 @@
-"""The hf engine: model/adapter/merged sources, run-config prompt and crop, batched left-padded greedy
+"""The hf engine: model/adapter/merged sources, run-config prompt (and the crop the predict loop applies), batched left-padded greedy
 decoding, answer-only output, device maps with offload."""
 
 import sys
@@ -12,6 +12,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "merge"))
 from lora_run_fixture import PROMPT, make_run, scrambled_base  # noqa: E402
 
 from subtitle_vlm.engines.hf import HFEngine, clean_answer
+from subtitle_vlm.engines.settings import resolve_crop
 from subtitle_vlm.io import InputError
 from subtitle_vlm.merge.load import parse_max_memory
 from subtitle_vlm.predict.predict_config import PredictConfig
@@ -49,7 +50,8 @@ def test_adapter_merged_and_explicit_adapter_read_alike(family, scrambled, tmp_p
     merge_adapter(MergeConfig(adapter=str(run), out=str(tmp_path / "merged"), verify="none"))
     imgs = frames(2)
     from_run = engine(run)
-    assert from_run.prompt == PROMPT and from_run.crop == "bottom=0.5" and from_run.max_new_tokens == 10
+    assert from_run.prompt == PROMPT and from_run.max_new_tokens == 10
+    assert resolve_crop(PredictConfig(input="unused", model=str(run))) == "bottom=0.5"
     assert from_run.describe()["adapter"] == str(run)
     readings = from_run.read(imgs)
     assert engine(tmp_path / "merged").read(imgs) == readings
@@ -57,8 +59,8 @@ def test_adapter_merged_and_explicit_adapter_read_alike(family, scrambled, tmp_p
     assert engine(run, max_new_tokens=3).max_new_tokens == 3
     assert engine(base, prompt=PROMPT, max_new_tokens=10).read(imgs) != readings  # the adapter matters
     assert all(r == r.strip() and "\n" not in r and "<" not in r for r in readings)
-    override = engine(run, prompt="別的提示", crop="none")
-    assert override.prompt == "別的提示" and override.crop is None
+    assert engine(run, prompt="別的提示").prompt == "別的提示"
+    assert resolve_crop(PredictConfig(input="unused", model=str(run), crop="none")) is None
 
 
 def test_batched_left_padding_matches_one_by_one(scrambled):
@@ -148,12 +150,12 @@ def test_settings_precedence_flags_then_run_config_then_defaults(tmp_path):
 
     run = make_run("llava", tmp_path / "run", crop="bottom=0.5")  # run config: PROMPT, bottom=0.5, 10 tokens
     from_run = cli("--model", str(run))
-    assert (from_run.prompt, from_run.crop, from_run.max_new_tokens) == (PROMPT, "bottom=0.5", 10)
+    assert (from_run.prompt, from_run.max_new_tokens) == (PROMPT, 10)
     assert from_run._gen_kwargs["generation_config"].max_new_tokens == 10
     # A flag the user gave wins, even one equal to the option's default.
     flags = cli("--model", str(run), "--max-new-tokens", "64", "--crop", "full", "--prompt", "p")
-    assert (flags.prompt, flags.crop, flags.max_new_tokens) == ("p", None, 64)
-    assert flags.describe()["crop"] == "none" and flags.describe()["max_new_tokens"] == 64
+    assert (flags.prompt, flags.max_new_tokens) == ("p", 64)
+    assert flags.describe()["max_new_tokens"] == 64 and "crop" not in flags.describe()  # the loop crops
     with pytest.raises(InputError, match="--prompt is empty"):
         cli("--model", str(run), "--prompt", "")
 

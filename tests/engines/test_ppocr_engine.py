@@ -204,12 +204,12 @@ def test_predict_loop_resolves_crop_auto_for_any_engine(engine, monkeypatch, tmp
 
     class SizeEngine(Engine):  # reads nothing; reports the size of what the loop handed over
         name = "sizes"
-        crop = "auto"
 
         def read(self, images):
             return [f"{im.width}x{im.height}" for im in images]
 
-    run_predict(PredictConfig(input=str(frames), out=str(tmp_path / "p.csv")), engine=SizeEngine(), progress=False)
+    run_predict(PredictConfig(input=str(frames), out=str(tmp_path / "p.csv"), crop="auto"), engine=SizeEngine(),
+                progress=False)
     from subtitle_vlm.io import read_csv_predictions
 
     sizes = read_csv_predictions(tmp_path / "p.csv")

@@ -17,19 +17,26 @@ def colour_text(image) -> str:
 class ColourEngine(Engine):
     name = "colour"
 
-    def __init__(self, batch_size=2, crop=None):
+    def __init__(self, batch_size=2):
         self.batch_size = batch_size
-        self.crop = crop
         self.calls = []
+        self.sizes = []
 
     @classmethod
     def from_config(cls, cfg):
-        opts = cfg.engine_options or {}
-        return cls(batch_size=cfg.batch_size, crop=opts.get("crop"))
+        return cls(batch_size=cfg.batch_size)
 
     def read(self, images):
         self.calls.append(len(images))
+        self.sizes += [im.size for im in images]
         return [colour_text(im) for im in images]
+
+
+class WholeFrameEngine(ColourEngine):
+    """An engine that finds the subtitle itself, as PP-OCR does: it must be handed whole frames."""
+
+    name = "whole"
+    reads_whole_frame = True
 
 
 class StallingEngine(ColourEngine):

@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from subtitle_vlm.io import InputError
 from subtitle_vlm.predict.predict_config import PredictConfig
 from subtitle_vlm.predict.runner import all_journals, run_predict
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
-from predict_fakes import ColourEngine, colour_text  # noqa: E402
+from predict_fakes import ColourEngine, WholeFrameEngine, colour_text  # noqa: E402
 
 
 def make_frames(folder: Path, ids, metadata=True):
@@ -136,16 +137,43 @@ def test_corrupt_frames_get_empty_prediction_and_warning(tmp_path, caplog):
     assert "2 unreadable" in str(s)
 
 
-def test_engine_crop_is_applied(tmp_path):
-    folder = tmp_path / "in"
+def _red_over_blue(folder: Path) -> Path:
     folder.mkdir()
     im = Image.new("RGB", (40, 30), (200, 0, 0))
     im.paste((0, 0, 200), (0, 20, 40, 30))  # bottom third blue
     im.save(folder / "f1.png")
-    out = tmp_path / "pred.csv"
-    run_predict(PredictConfig(input=str(folder), out=str(out), engine="x"), engine=ColourEngine(crop="bottom=0.33"),
-                progress=False)
-    assert read_csv_rows(out)[1] == ["f1", '色 0,0,200 "q"']
+    return folder
+
+
+def test_the_loop_crops_to_the_flag_else_the_run_config(tmp_path):
+    """The loop resolves the crop once (--crop > the run config of --model/--adapter > whole frame) and
+    hands the engine cropped frames; the engine itself knows nothing of crops."""
+    folder = _red_over_blue(tmp_path / "in")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "run_config.json").write_text(json.dumps({"format": "subtitle-vlm-run/1", "crop": "bottom=0.33"}))
+
+    def read(name, **kw):
+        eng = ColourEngine()
+        run_predict(PredictConfig(input=str(folder), out=str(tmp_path / name), engine="x", **kw), engine=eng,
+                    progress=False)
+        return read_csv_rows(tmp_path / name)[1][1], eng.sizes
+
+    assert read("flag.csv", crop="bottom=0.33") == ('色 0,0,200 "q"', [(40, 10)])
+    assert read("run.csv", model=str(run)) == ('色 0,0,200 "q"', [(40, 10)])
+    assert read("whole.csv", model=str(run), crop="none")[1] == [(40, 30)]
+    with pytest.raises(InputError, match="bad crop 'bottom=7'"):
+        read("bad.csv", crop="bottom=7")
+
+
+def test_engines_that_find_the_subtitle_get_whole_frames(tmp_path, caplog):
+    folder = _red_over_blue(tmp_path / "in")
+    eng = WholeFrameEngine()
+    with caplog.at_level(logging.WARNING):
+        run_predict(PredictConfig(input=str(folder), out=str(tmp_path / "p.csv"), engine="x", crop="bottom=0.33"),
+                    engine=eng, progress=False)
+    assert eng.sizes == [(40, 30)]
+    assert "whole engine reads whole frames" in caplog.text
 
 
 def test_two_workers_match_one_and_resume_across_counts(tmp_path, monkeypatch):

@@ -100,7 +100,7 @@ def test_minicpmv_default_prompt_without_run_config(tmp_path, fake_minicpmv):
     make_frames(tmp_path / "frames", 1)
     engine = load_engine("minicpmv", PredictConfig(input=str(tmp_path / "frames"), engine="minicpmv",
                                                    trust_remote_code=True))
-    assert engine.prompt == DEFAULT_PROMPT and engine.crop is None
+    assert engine.prompt == DEFAULT_PROMPT and "crop" not in engine.describe()
     assert fake_minicpmv["args"]["model_path"] == "openbmb/MiniCPM-Llama3-V-2_5"
     assert engine.describe()["prompt"] == DEFAULT_PROMPT
 

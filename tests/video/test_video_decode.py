@@ -112,7 +112,7 @@ def test_cli_exits_2_and_writes_nothing(tmp_path, kind, capsys, monkeypatch):
     from subtitle_vlm.video import run as run_mod
 
     class Never:
-        name, batch_size, crop = "never", 1, None
+        name, batch_size = "never", 1
 
         def read(self, images):
             raise AssertionError("no frame should be read")

@@ -216,3 +216,36 @@ def test_an_empty_reading_of_a_text_band_is_retried(tiny, tmp_path, Reader, retr
         assert all(abs(p.start_error) < 1e-3 for p in rep.pairs), rep.to_markdown()
     else:
         assert res.stats.retries == 0 and rep.recall <= 0.75  # each distinct line lost once
+
+
+def test_the_reader_crop_is_the_flag_else_the_run_config(tiny, tmp_path):
+    """--read-crop, else the crop of the model's run config (as predict resolves it), else the whole frame;
+    the readings cache is keyed on the crop, so a cache read through another crop is not reused."""
+
+    class Sizes:
+        name, batch_size = "sizes", 4
+
+        def __init__(self):
+            self.seen = set()
+
+        def read(self, images):
+            self.seen |= {im.size for im in images}
+            return ["字幕"] * len(images)
+
+        def close(self):
+            pass
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "run_config.json").write_text(json.dumps({"format": "subtitle-vlm-run/1", "crop": "bottom=0.5"}))
+
+    def seen(name, **kw):
+        eng = Sizes()
+        run_video(_cfg(tiny, tmp_path / name, **kw), engine=eng)
+        return eng.seen
+
+    assert seen("whole") == {(320, 180)}
+    assert seen("flag", read_crop="box=0,0,0.5,0.5") == {(160, 90)}
+    assert seen("run", model=str(run)) == {(320, 90)}
+    assert seen("flag_wins", model=str(run), read_crop="none") == {(320, 180)}
+    assert seen("band", model=str(run), read_crop="band") == {(320, 59)}

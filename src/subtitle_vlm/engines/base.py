@@ -4,22 +4,19 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from subtitle_vlm.crop import crop_or_none
-
 
 class Engine:
     """Reads subtitles. Subclasses set ``name`` and implement ``from_config`` and ``read``.
 
-    ``read`` gets a list of RGB PIL images (already cropped by the caller when ``crop`` says so) and
-    returns one string per image: the subtitle as one line, "" when there is none. It must not drop or
+    ``read`` gets a list of RGB PIL images, already cropped by the caller (the predict loop and the video
+    reader resolve the run's crop once, with ``engines.settings.resolve_crop``), and returns one string per image: the subtitle as one line, "" when there is none. It must not drop or
     reorder items. ``batch_size`` is how many images the loop hands over at once.
     """
 
     name: ClassVar[str] = "base"
     batch_size: int = 1
-    # Crop spec the loop applies before read() (model engines take it from engines.settings; None: the whole
-    # frame, as for engines that find the subtitle themselves).
-    crop: str | None = None
+    # True for an engine that finds the subtitle in the whole frame itself: callers never crop for it.
+    reads_whole_frame: ClassVar[bool] = False
 
     @classmethod
     def from_config(cls, cfg: Any) -> "Engine":
@@ -44,18 +41,16 @@ class ChatModelEngine(Engine):
 
     decoding: ClassVar[str] = "greedy"
 
-    def __init__(self, model, tokenizer, prompt: str, max_new_tokens: int = 64, crop: str | None = None,
-                 info: dict | None = None):
+    def __init__(self, model, tokenizer, prompt: str, max_new_tokens: int = 64, info: dict | None = None):
         self.model = model
         self.tokenizer = tokenizer
         self.prompt = prompt
         self.max_new_tokens = max_new_tokens
         self.batch_size = 1  # chat() takes one image
-        self.crop = crop_or_none(crop)
         self.info = dict(info or {})
 
     def describe(self) -> dict:
-        return {"engine": self.name, "prompt": self.prompt, "crop": self.crop or "none",
+        return {"engine": self.name, "prompt": self.prompt,
                 "decoding": self.decoding, "max_new_tokens": self.max_new_tokens, **self.info}
 
 

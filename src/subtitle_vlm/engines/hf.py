@@ -2,8 +2,8 @@
 
     subtitle-vlm predict --engine hf --model runs/tiny/merged --input frames/ --out pred.csv --batch-size 8
 
-Prompt, crop and generation budget come from the run's ``run_config.json``; ``--prompt``, ``--crop`` and
-``--max-new-tokens`` win (see ``engines.settings``).
+Prompt and generation budget come from the run's ``run_config.json``; ``--prompt`` and ``--max-new-tokens``
+win (see ``engines.settings``). The predict loop crops the frames the same way (``--crop`` > run config).
 Generation is greedy and batched; prompts are padded on the left so each row's answer starts at the same
 column and can be cut off cleanly. Devices: ``--device cpu|cuda|cuda:N``; ``--device-map auto`` with
 ``--max-memory 0=20GiB,1=20GiB,cpu=64GiB`` splits a model over GPUs and offloads the rest to CPU memory.
@@ -15,7 +15,6 @@ import logging
 import tempfile
 from typing import Any, ClassVar
 
-from subtitle_vlm.crop import crop_or_none
 from subtitle_vlm.engines.base import Engine
 
 log = logging.getLogger(__name__)
@@ -29,12 +28,11 @@ def clean_answer(text: str) -> str:
 class HFEngine(Engine):
     name: ClassVar[str] = "hf"
 
-    def __init__(self, model, processor, *, prompt: str, crop: str | None = None, max_new_tokens: int = 64,
+    def __init__(self, model, processor, *, prompt: str, max_new_tokens: int = 64,
                  batch_size: int = 8, info: dict | None = None, offload_dir: Any = None):
         self.model = model
         self.processor = processor
         self.prompt = prompt
-        self.crop = crop_or_none(crop)
         self.max_new_tokens = max_new_tokens
         self.batch_size = batch_size
         self.info = info or {}
@@ -57,8 +55,7 @@ class HFEngine(Engine):
         torch.manual_seed(getattr(cfg, "seed", 0))
         src = resolve_sources(cfg.model, getattr(cfg, "adapter", None))
         settings = resolve_settings(cfg)
-        # "auto" is resolved per frame by the predict loop (PP-OCR's subtitle box).
-        prompt, crop, max_new = settings.prompt, settings.crop, settings.max_new_tokens
+        prompt, max_new = settings.prompt, settings.max_new_tokens
         trust = settings.trust_remote_code
         if settings.run_config.get("trust_remote_code") and not trust:
             log.warning("the run config says this model was trained with trust_remote_code; pass "
@@ -77,9 +74,9 @@ class HFEngine(Engine):
         info = {"engine": cls.name, "model": src.requested, "base": src.base, "adapter": src.adapter,
                 "dtype": str(dtype).replace("torch.", ""), "device": str(input_device(model)),
                 "device_map": getattr(model, "hf_device_map", None) and cfg.device_map,
-                "prompt": prompt, "crop": crop or "none", "max_new_tokens": max_new}
+                "prompt": prompt, "max_new_tokens": max_new}
         log.info("hf engine: %s", {k: v for k, v in info.items() if k != "prompt"})
-        return cls(model, processor, prompt=prompt, crop=crop, max_new_tokens=max_new, batch_size=cfg.batch_size,
+        return cls(model, processor, prompt=prompt, max_new_tokens=max_new, batch_size=cfg.batch_size,
                    info=info, offload_dir=offload)
 
     def _generation_kwargs(self) -> dict:

@@ -139,7 +139,7 @@ class MiniCPMVEngine(ChatModelEngine):
         seed_everything(cfg.seed)
         model, tok, used = load_minicpmv(model_path, cfg.adapter, cfg.device, cfg.dtype, cfg.device_map, cfg.max_memory,
                                          trust_remote_code=s.trust_remote_code)
-        return cls(model, tok, s.prompt, s.max_new_tokens, s.crop,
+        return cls(model, tok, s.prompt, s.max_new_tokens,
                    {"model": model_path, "adapter": used, "device_map": cfg.device_map, "max_memory": cfg.max_memory})
 
     def read(self, images: list) -> list[str]:

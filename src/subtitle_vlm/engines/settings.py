@@ -1,7 +1,9 @@
 """What a model engine asks, how much it may answer and which pixels it sees: one resolution for every engine.
 
     s = resolve_settings(cfg)      # cfg: the predict options (or anything with the same fields)
-    s.prompt, s.crop, s.max_new_tokens, s.trust_remote_code, s.run_config
+    s.prompt, s.max_new_tokens, s.trust_remote_code, s.run_config
+    crop = resolve_crop(cfg)       # the crop the caller (predict loop, video reader) applies before read()
+    crop = crop_for(engine, crop)  # ... unless the engine finds the subtitle in whole frames itself
 
 Precedence, for every engine (``hf``, ``minicpmv``, ``tinyllava``):
 
@@ -14,21 +16,26 @@ run config's budget is not hidden by the option's default.
 
 ``trust_remote_code`` is the user's flag alone: a run config may record that a model needs its own code,
 but never allows it.
+
+The crop follows the same precedence but is not an engine setting: engines read the images they are
+handed, and the caller resolves the crop once per run (``resolve_crop``) and crops every frame to it.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 from subtitle_vlm.config import is_given
 from subtitle_vlm.crop import crop_or_none
 from subtitle_vlm.io import InputError
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class EngineSettings:
     prompt: str
-    crop: str | None                     # None: the whole frame (see crop.crop_or_none)
     max_new_tokens: int
     trust_remote_code: bool = False
     run_config: dict = field(default_factory=dict)
@@ -48,9 +55,6 @@ def resolve_settings(cfg) -> EngineSettings:
     else:
         prompt = run_cfg.get("prompt") or DEFAULT_PROMPT
 
-    crop_flag = getattr(cfg, "crop", None)
-    crop = crop_or_none(crop_flag if crop_flag is not None else run_cfg.get("crop"))
-
     if is_given(cfg, "max_new_tokens"):
         max_new, source = cfg.max_new_tokens, "--max-new-tokens"
     elif run_cfg.get("max_new_tokens") is not None:
@@ -60,8 +64,32 @@ def resolve_settings(cfg) -> EngineSettings:
     if isinstance(max_new, bool) or not isinstance(max_new, int) or max_new < 1:
         raise InputError(f"{source} is {max_new!r}: need a whole number of tokens >= 1; pass --max-new-tokens N")
 
-    return EngineSettings(prompt=prompt, crop=crop, max_new_tokens=max_new,
+    return EngineSettings(prompt=prompt, max_new_tokens=max_new,
                           trust_remote_code=bool(getattr(cfg, "trust_remote_code", False)), run_config=run_cfg)
+
+
+def resolve_crop(cfg, run_config: dict | None = None) -> str | None:
+    """The crop of a run: ``--crop`` when given, else the run config's (the pixels the model was trained on),
+    else None (the whole frame). ``run_config`` spares a second lookup when the caller has it."""
+    from subtitle_vlm.train.run_config import find_run_config
+
+    flag = getattr(cfg, "crop", None)
+    if flag is not None:
+        return crop_or_none(flag)
+    if run_config is None:
+        run_config = find_run_config(getattr(cfg, "adapter", None), getattr(cfg, "model", None))
+    return crop_or_none(run_config.get("crop"))
+
+
+def crop_for(engine, crop: str | None) -> str | None:
+    """``crop`` (from ``resolve_crop``) as applied before ``engine.read``: an engine that finds the subtitle
+    in the whole frame itself (``Engine.reads_whole_frame``) gets whole frames, and a crop given for it is
+    ignored with a warning."""
+    if crop is not None and getattr(engine, "reads_whole_frame", False):
+        log.warning("the %s engine reads whole frames and finds the subtitle itself; ignoring --crop %s",
+                    getattr(engine, "name", "?"), crop)
+        return None
+    return crop
 
 
 def chat_model_path(cfg, settings: EngineSettings, default_model: str) -> str:
@@ -82,4 +110,4 @@ def require_remote_code(settings: EngineSettings, engine: str, model: str) -> No
                          "running a model's own code is off; rerun with --trust-remote-code if you trust it")
 
 
-__all__ = ["EngineSettings", "resolve_settings", "chat_model_path", "require_remote_code"]
+__all__ = ["EngineSettings", "resolve_settings", "resolve_crop", "crop_for", "chat_model_path", "require_remote_code"]

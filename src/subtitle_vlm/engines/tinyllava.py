@@ -117,9 +117,8 @@ class TinyLLaVAEngine(ChatModelEngine):
     name = "tinyllava"
     decoding = "greedy (temperature 0, 1 beam)"
 
-    def __init__(self, model, tokenizer, prompt: str, max_new_tokens: int = 64, crop: str | None = None,
-                 info: dict | None = None):
-        super().__init__(model, tokenizer, prompt, max_new_tokens, crop, info)
+    def __init__(self, model, tokenizer, prompt: str, max_new_tokens: int = 64, info: dict | None = None):
+        super().__init__(model, tokenizer, prompt, max_new_tokens, info)
         self._tmp = tempfile.TemporaryDirectory(prefix="tinyllava-")
 
     @classmethod
@@ -133,7 +132,7 @@ class TinyLLaVAEngine(ChatModelEngine):
         seed_everything(cfg.seed)
         model, tok, report = load_tinyllava(model_path, cfg.adapter, cfg.device, cfg.dtype,
                                             trust_remote_code=s.trust_remote_code)
-        return cls(model, tok, s.prompt, s.max_new_tokens, s.crop, report)
+        return cls(model, tok, s.prompt, s.max_new_tokens, report)
 
     def read(self, images: list) -> list[str]:
         return [self._chat(im) for im in images]

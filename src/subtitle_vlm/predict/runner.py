@@ -205,10 +205,11 @@ def prefetch_workers(batch_size: int, auto_crop: bool) -> int:
 
 
 def read_frames(engine, frames: list[Frame], journal: Path, done: dict[str, str], summary: PredictSummary,
-                progress: bool = True) -> dict[str, str]:
+                progress: bool = True, crop: str | None = None) -> dict[str, str]:
     """Read ``frames`` not in ``done`` batch by batch, journaling each batch; returns all readings.
 
-    The next batch is decoded (and cropped) in background threads while the engine reads the current one.
+    Each frame is cropped to ``crop`` (a spec, None for the whole frame) before the engine reads it; the
+    next batch is decoded and cropped in background threads while the engine reads the current one.
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -222,8 +223,7 @@ def read_frames(engine, frames: list[Frame], journal: Path, done: dict[str, str]
     bar = tqdm(total=len(todo), unit="frame", disable=not progress, desc=f"predict[{engine.name}]")
     t0 = time.perf_counter()
     bs = max(1, int(getattr(engine, "batch_size", 1)))
-    # The engine's crop (model engines resolve it in engines.settings); None is the whole frame.
-    crop = crop_or_none(getattr(engine, "crop", None))
+    crop = crop_or_none(crop)
     auto = crop is not None and parse_crop(crop).kind == "auto"
     if auto:
         # 'auto' is the box PP-OCR's subtitle selector finds in each frame (needs the ppocr extra).
@@ -411,7 +411,11 @@ def _run_sharded(cfg, frames: list[Frame], n_proc: int) -> PredictSummary:
 
 def _run_in_process(cfg, frames: list[Frame], engine=None, progress: bool = True) -> PredictSummary:
     """Single-process mode: read the frames (this shard's, when ``cfg.shard``) here, journaling each batch.
-    The engine is loaded only when some frame is left to read."""
+    The engine is loaded only when some frame is left to read. The crop is resolved here, once, from
+    ``--crop`` and the run config (``engines.settings.resolve_crop``), and every frame is cropped before
+    the engine reads it."""
+    from subtitle_vlm.engines.settings import crop_for, resolve_crop
+
     shard_frames = _shard(frames, cfg.shard)
     summary = PredictSummary(frames=len(shard_frames))
     journal = journal_path(cfg.out, cfg.shard)
@@ -422,14 +426,18 @@ def _run_in_process(cfg, frames: list[Frame], engine=None, progress: bool = True
     if cfg.shard:
         done = {f.id: done[f.id] for f in shard_frames if f.id in done}
     own = engine is None
-    if own and any(f.id not in done for f in shard_frames):
+    left = any(f.id not in done for f in shard_frames)
+    # A bad --crop or run-config crop fails here, before a model is loaded.
+    crop = resolve_crop(cfg) if left else None
+    if own and left:
         engine = load_engine_for(cfg)
     try:
         if engine is None:  # everything already read: no need to load a model
             summary.resumed = len(shard_frames)
             results = dict(done)
         else:
-            results = read_frames(engine, shard_frames, journal, done, summary, progress)
+            crop = crop_for(engine, crop)
+            results = read_frames(engine, shard_frames, journal, done, summary, progress, crop)
     finally:
         if own and engine is not None:
             engine.close()

@@ -46,7 +46,7 @@ class Reader:
     cache: ReadingsCache | None
     stats: object  # extract.ExtractStats: reads, cached, retries, read_seconds
     crop_box: tuple[int, int, int, int] | None = None  # pixel box the reader sees (None: the whole frame)
-    engine_crop: str | None = None  # a crop spec the engine asked for (applied like predict does)
+    engine_crop: str | None = None  # the run's crop spec (engines.settings.resolve_crop), as predict
     staging: Path | None = None  # where read frames wait until their cue is known (--frames-out)
     batch_size: int = 4
     max_retries: int = 0

@@ -154,7 +154,14 @@ def run_video(cfg, engine=None, progress: bool | None = None, write: bool = True
     try:
         box, notes = resolve_band(cfg, info, engine)
         desc = engine.describe() if hasattr(engine, "describe") else {"engine": getattr(engine, "name", "?")}
-        read_crop = cfg.read_crop
+        # --read-crop band: the watched band; else the run's crop (--read-crop > the model's run config),
+        # resolved once like predict does, with 'auto' taken as the band found for the subtitle.
+        if cfg.read_crop == "band":
+            read_crop = "band"
+        else:
+            from subtitle_vlm.engines.settings import crop_for, resolve_crop
+
+            read_crop = crop_for(engine, resolve_crop(predict_config_for(cfg)))
         cache = ReadingsCache(cfg.cache_path, cache_key(file_fingerprint(cfg.input), desc, read_crop),
                               {"video": str(cfg.input), "engine": desc})
         staging = None
@@ -163,10 +170,9 @@ def run_video(cfg, engine=None, progress: bool | None = None, write: bool = True
             staging = folder / ".staging"
             staging.mkdir(exist_ok=True)
         stats = ExtractStats()
-        engine_crop = getattr(engine, "crop", None)
         reader = Reader(engine=engine, cache=cache, stats=stats,
-                        crop_box=box if read_crop == "band" or engine_crop == "auto" else None,
-                        engine_crop=engine_crop if engine_crop not in (None, "", "none", "auto") else None,
+                        crop_box=box if read_crop in ("band", "auto") else None,
+                        engine_crop=read_crop if read_crop not in (None, "band", "auto") else None,
                         staging=staging, batch_size=max(1, cfg.batch_size or int(getattr(engine, "batch_size", 1))),
                         max_retries=cfg.retries, background=cfg.background_reads)
         if cache.resumed:

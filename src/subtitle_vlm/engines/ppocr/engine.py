@@ -157,6 +157,7 @@ def choose(dets: list[Detection], rgb: np.ndarray, cfg: PPOCRSelectConfig) -> Se
 class PPOCREngine(Engine):
     name = "ppocr"
     batch_size = 4
+    reads_whole_frame = True  # the selector places the subtitle in the whole frame; callers never crop for it
 
     def __init__(self, options: PPOCROptions | None = None, select: PPOCRSelectConfig | None = None):
         self.options = options or PPOCROptions(threads=max(1, os.cpu_count() or 1))
@@ -166,11 +167,6 @@ class PPOCREngine(Engine):
 
     @classmethod
     def from_config(cls, cfg) -> "PPOCREngine":
-        from subtitle_vlm.crop import crop_or_none
-
-        if crop_or_none(getattr(cfg, "crop", None)) is not None:
-            log.warning("the ppocr engine reads whole frames and finds the subtitle itself; ignoring --crop %s",
-                        cfg.crop)
         ocr, sel = parse_engine_options(getattr(cfg, "engine_options", None), _workers_of(cfg))
         return cls(ocr, sel)
 
