@@ -15,7 +15,8 @@ from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
 from subtitle_vlm.crop import crop_image  # noqa: E402
 
-from subtitle_vlm.engines.ppocr import PPOCREngine, pad_box, parse_engine_options, resolve_auto_crop  # noqa: E402
+from subtitle_vlm.engines.ppocr import (PPOCREngine, pad_box, parse_engine_options, region_rows,  # noqa: E402
+                                        resolve_auto_crop)
 
 W, H = 1280, 720
 
@@ -108,6 +109,34 @@ def test_auto_crop_is_the_padded_subtitle_box_or_the_bottom_band(engine, monkeyp
     assert crop.size[1] < 3 * (drawn[3] - drawn[1])
     none, _ = draw_frame([], seed=5)
     assert resolve_auto_crop(none).size == crop_image(none, "bottom=0.33").size
+
+
+@pytest.mark.slow
+def test_a_region_is_searched_at_the_whole_frames_scale(engine):
+    """read_region searches the region's rows only, scaled as the whole frame is: the same lines at the same
+    places, in whole-frame pixels; the text above the rows (logo, title, sign) is not searched at all."""
+    two, drawn = draw_frame(["根據氣象局預報，", "明天午後有雷陣雨。"], seed=2)
+    whole = engine.select(two)
+    # The region a video watches for a one-line subtitle: the lower line and half a line either side.
+    line = (drawn[3] - drawn[1]) / 2.3
+    region = (0, int(drawn[3] - 1.5 * line), W, int(drawn[3] + 0.5 * line))
+    rows = region_rows(region, H)
+    assert rows[0] < drawn[1] and rows[1] <= H  # the upper line of the subtitle is searched too
+    part = engine.select(two, rows)
+    assert part.text == whole.text == "根據氣象局預報，明天午後有雷陣雨。"
+    assert max(abs(a - b) for a, b in zip(part.box, whole.box)) <= 3
+    assert not part.rejected  # nothing else lies in these rows
+    assert engine.read_region([two], region) == [whole.text]
+    # The strip's detector is scaled like the frame's: its short side limit shrinks with the strip.
+    strip = engine._ocr_for_strip(rows[1] - rows[0], H, W)
+    assert strip is not engine._ocr
+    assert engine._ocr_for_strip(rows[1] - rows[0], H, W) is strip  # built once per strip height
+    assert engine._ocr_for_strip(H, H, W) is engine._ocr
+
+
+def test_region_rows_reach_above_and_below_within_the_frame():
+    assert region_rows((0, 500, 1280, 600), 720) == (440, 600)
+    assert region_rows((0, 20, 1280, 100), 120) == (0, 100)  # never above the frame
 
 
 def test_pad_box_clips_to_frame():

@@ -249,3 +249,32 @@ def test_the_reader_crop_is_the_flag_else_the_run_config(tiny, tmp_path):
     assert seen("run", model=str(run)) == {(320, 90)}
     assert seen("flag_wins", model=str(run), read_crop="none") == {(320, 180)}
     assert seen("band", model=str(run), read_crop="band") == {(320, 59)}
+
+
+def test_a_whole_frame_engine_searches_the_watched_region(tiny, tmp_path):
+    """An engine that finds the subtitle in whole frames (PP-OCR) gets whole frames and the watched
+    region (read_region); --read-crop none hands it whole frames to search everywhere."""
+
+    class Finder:
+        name, batch_size, reads_whole_frame = "finder", 4, True
+
+        def __init__(self):
+            self.calls = []
+
+        def read(self, images):
+            self.calls += [("read", im.size, None) for im in images]
+            return ["字幕"] * len(images)
+
+        def read_region(self, images, box):
+            self.calls += [("region", im.size, tuple(box)) for im in images]
+            return ["字幕"] * len(images)
+
+        def close(self):
+            pass
+
+    eng = Finder()
+    res = run_video(_cfg(tiny, tmp_path / "region"), engine=eng)
+    assert eng.calls and {c for c in eng.calls} == {("region", (320, 180), tuple(res.band_box))}
+    whole = Finder()
+    run_video(_cfg(tiny, tmp_path / "whole", read_crop="none"), engine=whole)
+    assert {c for c in whole.calls} == {("read", (320, 180), None)}

@@ -25,8 +25,14 @@ class Engine:
     def read(self, images: list) -> list[str]:
         raise NotImplementedError
 
+    def read_region(self, images: list, box) -> list[str]:
+        """Read the subtitle within ``box`` (x0, y0, x1, y1 pixels) of each whole frame. By default the
+        frames are cropped to it; an engine that places text in the whole frame searches the box's rows
+        with the frame as context (PP-OCR)."""
+        return self.read([im.crop(tuple(box)) for im in images])
+
     def describe(self) -> dict:
-        """What to record beside the predictions (model path, prompt, crop, ...)."""
+        """What to record beside the predictions (model path, prompt, ...)."""
         return {"engine": self.name}
 
     def close(self) -> None:

@@ -47,6 +47,7 @@ class Reader:
     stats: object  # extract.ExtractStats: reads, cached, retries, read_seconds
     crop_box: tuple[int, int, int, int] | None = None  # pixel box the reader sees (None: the whole frame)
     engine_crop: str | None = None  # the run's crop spec (engines.settings.resolve_crop), as predict
+    region: tuple[int, int, int, int] | None = None  # whole frames go to engine.read_region(images, region)
     staging: Path | None = None  # where read frames wait until their cue is known (--frames-out)
     batch_size: int = 4
     max_retries: int = 0
@@ -126,7 +127,8 @@ class Reader:
     def _read(self, batch: list[_Pending]) -> tuple[list[str], float]:
         """Runs on the worker (or inline): the engine call and nothing that touches shared state."""
         t0 = time.perf_counter()
-        texts = self.engine.read([p.image for p in batch])
+        images = [p.image for p in batch]
+        texts = self.engine.read_region(images, self.region) if self.region else self.engine.read(images)
         if len(texts) != len(batch):
             raise RuntimeError(f"engine {getattr(self.engine, 'name', '?')} returned {len(texts)} readings "
                                f"for {len(batch)} frames")

@@ -156,8 +156,13 @@ def run_video(cfg, engine=None, progress: bool | None = None, write: bool = True
         desc = engine.describe() if hasattr(engine, "describe") else {"engine": getattr(engine, "name", "?")}
         # --read-crop band: the watched band; else the run's crop (--read-crop > the model's run config),
         # resolved once like predict does, with 'auto' taken as the band found for the subtitle.
+        # An engine that finds the subtitle in whole frames (PP-OCR) searches the watched region's rows,
+        # with the frame as context, unless --read-crop asks for something else.
+        region = box if cfg.read_crop is None and getattr(engine, "reads_whole_frame", False) else None
         if cfg.read_crop == "band":
             read_crop = "band"
+        elif region is not None:
+            read_crop = "region=" + ",".join(map(str, region))
         else:
             from subtitle_vlm.engines.settings import crop_for, resolve_crop
 
@@ -172,7 +177,8 @@ def run_video(cfg, engine=None, progress: bool | None = None, write: bool = True
         stats = ExtractStats()
         reader = Reader(engine=engine, cache=cache, stats=stats,
                         crop_box=box if read_crop in ("band", "auto") else None,
-                        engine_crop=read_crop if read_crop not in (None, "band", "auto") else None,
+                        engine_crop=read_crop if read_crop not in (None, "band", "auto") and not region else None,
+                        region=region,
                         staging=staging, batch_size=max(1, cfg.batch_size or int(getattr(engine, "batch_size", 1))),
                         max_retries=cfg.retries, background=cfg.background_reads)
         if cache.resumed:

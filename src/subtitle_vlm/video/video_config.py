@@ -29,8 +29,9 @@ class VideoConfig:
     background_reads: bool = field(default=True, metadata={
         "help": "read on a worker thread while decoding goes on (false: decode, then read, in turn)"})
     read_crop: str | None = field(default=None, metadata={
-        "help": "crop the reader sees (as predict --crop); default: the engine's or run config's own; "
-                "'band' = the subtitle band of --crop"})
+        "help": "crop the reader sees (as predict --crop); default: the model's run config's, and for PP-OCR "
+                "the watched region's rows searched with the whole frame as context; 'band' = the watched "
+                "region of --crop; none = whole frames"})
     # ---- where subtitles are, and when the reader runs
     crop: str = field(default="auto", metadata={
         "help": "the region watched for changes: auto (the PP-OCR selector finds the subtitle on a few frames "

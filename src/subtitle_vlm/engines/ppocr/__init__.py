@@ -6,7 +6,7 @@ options), ``rec`` fine-tunes and exports the recogniser; ``colors`` measures the
 """
 
 from subtitle_vlm.engines.ppocr.engine import (PPOCREngine, PPOCROptions, choose, detect, pad_box,
-                                               parse_engine_options, resolve_auto_crop, subtitle_box)
+                                               parse_engine_options, region_rows, resolve_auto_crop, subtitle_box)
 
 __all__ = ["PPOCREngine", "PPOCROptions", "choose", "detect", "pad_box", "parse_engine_options",
-           "resolve_auto_crop", "subtitle_box"]
+           "region_rows", "resolve_auto_crop", "subtitle_box"]

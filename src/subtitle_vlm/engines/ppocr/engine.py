@@ -5,7 +5,10 @@
         --engine-options '{"selector": "runs/selector", "rec_model": "runs/rec"}'
 
 The PP-OCR models ship inside the rapidocr wheel (run through onnxruntime): nothing is downloaded. Frames
-are read whole - cropping to a bottom strip before detection splits lines and costs accuracy. The learned
+are read whole: the selector places each line in the whole frame. Where the subtitle's rows are known (the
+video reader's watched region), ``read_region`` detects in those rows only, at the scale the whole frame
+would be detected at (a strip handed to rapidocr as it is would be enlarged until its short side reaches
+``det_limit_side_len``, which splits lines and costs time), and selects in the whole frame. The learned
 selector (``selector/``, docs/selector.md) chooses the subtitle among the lines found. Options
 (``--engine-options`` JSON) are the fields of ``PPOCROptions`` below and of
 ``select_config.PPOCRSelectConfig``; an unknown key is an error.
@@ -87,7 +90,7 @@ def _workers_of(cfg) -> int:
     return max(int(getattr(cfg, "workers", 1) or 1), int(getattr(cfg, "data_parallel", 0) or 0), 1)
 
 
-def _new_rapidocr(ocr: PPOCROptions):
+def _new_rapidocr(ocr: PPOCROptions, det_limit_side_len: int | None = None):
     try:
         from rapidocr import RapidOCR
     except ImportError as e:
@@ -97,7 +100,7 @@ def _new_rapidocr(ocr: PPOCROptions):
         "Global.log_level": "warning",
         "Global.use_cls": ocr.use_cls,
         "Global.text_score": ocr.text_score,
-        "Det.limit_side_len": ocr.det_limit_side_len,
+        "Det.limit_side_len": det_limit_side_len or ocr.det_limit_side_len,
         "Det.box_thresh": ocr.box_thresh,
         "EngineConfig.onnxruntime.intra_op_num_threads": ocr.threads,
         "EngineConfig.onnxruntime.inter_op_num_threads": 1,
@@ -124,19 +127,23 @@ def _new_rapidocr(ocr: PPOCROptions):
     return RapidOCR(params=params)
 
 
-def detect(ocr_engine, image, use_cls: bool = False) -> tuple[list[Detection], int, int]:
-    """Every text line in a PIL image (or RGB array), with colours measured: (detections, width, height)."""
+def detect(ocr_engine, image, use_cls: bool = False,
+           rows: tuple[int, int] | None = None) -> tuple[list[Detection], int, int]:
+    """Every text line in a PIL image (or RGB array), with colours measured: (detections, width, height).
+    With ``rows`` (y0, y1) only those rows are searched; boxes are still in the whole image's pixels."""
     rgb = np.asarray(image.convert("RGB") if hasattr(image, "convert") else image)[:, :, :3]
     h, w = rgb.shape[:2]
+    top, bottom = (0, h) if rows is None else rows
     # rapidocr takes arrays as BGR (OpenCV order).
-    out = ocr_engine(np.ascontiguousarray(rgb[:, :, ::-1]), use_det=True, use_cls=use_cls, use_rec=True)
+    out = ocr_engine(np.ascontiguousarray(rgb[top:bottom, :, ::-1]), use_det=True, use_cls=use_cls, use_rec=True)
     boxes = getattr(out, "boxes", None)
     txts = getattr(out, "txts", None)
     if boxes is None or txts is None or len(txts) == 0:
         return [], w, h
     dets = []
     for quad, text, score in zip(boxes, txts, out.scores):
-        rect = quad_to_rect(quad)
+        x0, y0, x1, y1 = quad_to_rect(quad)
+        rect = (x0, y0 + top, x1, y1 + top)
         dets.append(Detection(rect, str(text), float(score), measure_box(rgb, rect)))
     return dets, w, h
 
@@ -164,16 +171,23 @@ class PPOCREngine(Engine):
         self.select_cfg = select or PPOCRSelectConfig()
         learned_selector(self.select_cfg)  # a bad model path fails here, before any frame is read
         self._ocr = _new_rapidocr(self.options)
+        self._strip_ocr: dict[int, object] = {}  # det_limit_side_len -> rapidocr for read_region's strips
 
     @classmethod
     def from_config(cls, cfg) -> "PPOCREngine":
         ocr, sel = parse_engine_options(getattr(cfg, "engine_options", None), _workers_of(cfg))
         return cls(ocr, sel)
 
-    def select(self, image) -> Selection:
-        """Detect, recognise and choose: the full Selection (text, box, lines, rejections) for one image."""
+    def select(self, image, rows: tuple[int, int] | None = None) -> Selection:
+        """Detect, recognise and choose: the full Selection (text, box, lines, rejections) for one image.
+        With ``rows`` (y0, y1) only those rows are searched, at the whole image's detection scale."""
         rgb = np.asarray(image.convert("RGB") if hasattr(image, "convert") else image)[:, :, :3]
-        dets, w, h = detect(self._ocr, rgb, self.options.use_cls)
+        if rows is None:
+            dets, w, h = detect(self._ocr, rgb, self.options.use_cls)
+        else:
+            rows = (max(0, int(rows[0])), min(rgb.shape[0], int(rows[1])))
+            ocr = self._ocr_for_strip(rows[1] - rows[0], *rgb.shape[:2])
+            dets, w, h = detect(ocr, rgb, self.options.use_cls, rows)
         sel = choose(dets, rgb, self.select_cfg)
         if self.select_cfg.read_end_mark:
             mark = end_mark(sel, rgb, lambda rect: read_rect(self._ocr, rgb, rect))
@@ -185,11 +199,48 @@ class PPOCREngine(Engine):
     def read(self, images: list) -> list[str]:
         return [self.select(im).text for im in images]
 
+    def read_region(self, images: list, box) -> list[str]:
+        """Read whole frames, searching only the rows of ``box`` (x0, y0, x1, y1 pixels) and a margin
+        (``region_rows``)."""
+        return [self.select(im, region_rows(box, im.height)).text for im in images]
+
+    def _ocr_for_strip(self, strip_h: int, frame_h: int, frame_w: int):
+        """A rapidocr whose detector scales a ``strip_h``-row strip as it would the whole frame.
+
+        rapidocr scales an image so that its short side is at least ``det_limit_side_len``; for a strip of
+        the frame's full width the short side is the strip's height, so the limit is scaled by
+        strip/frame (or set to the strip's height where the frame is not enlarged at all)."""
+        limit, short = self.options.det_limit_side_len, min(frame_h, frame_w)
+        strip_short = min(strip_h, frame_w)
+        key = max(32, round(limit * strip_short / short)) if short < limit else max(32, strip_short)
+        if key == limit:
+            return self._ocr
+        if key not in self._strip_ocr:
+            if len(self._strip_ocr) >= 2:  # a video has one region; keep memory bounded for callers that vary it
+                self._strip_ocr.pop(next(iter(self._strip_ocr)))
+            self._strip_ocr[key] = _new_rapidocr(self.options, det_limit_side_len=key)
+        return self._strip_ocr[key]
+
     def subtitle_box(self, image) -> tuple[int, int, int, int] | None:
         return self.select(image).box
 
     def describe(self) -> dict:
         return {"engine": self.name, "ocr": asdict(self.options), "select": asdict(self.select_cfg)}
+
+
+# Margins of read_region's rows, in heights of the region. A video's region is the rows of the subtitles
+# seen on a few frames padded by half a line (video.region), so a region seen with one-line subtitles is
+# two lines tall: 0.6 of it above reaches a second line stacked on top (1.3 lines up) with room to spare.
+# Below, the region already ends half a line under the subtitles, or where a ticker starts: reading on
+# would only read the ticker (a long line, the costliest to recognise).
+REGION_ABOVE, REGION_BELOW = 0.6, 0.0
+
+
+def region_rows(box, height: int) -> tuple[int, int]:
+    """The rows ``read_region`` searches for a subtitle region ``box``, within the frame."""
+    y0, y1 = int(box[1]), int(box[3])
+    span = max(1, y1 - y0)
+    return max(0, int(y0 - REGION_ABOVE * span)), min(int(height), int(round(y1 + REGION_BELOW * span)))
 
 
 # ---------------------------------------------------------------- the subtitle box for other engines
@@ -238,5 +289,5 @@ def resolve_auto_crop(image, fallback: str = AUTO_CROP_FALLBACK):
     return image.crop(pad_box(box, *image.size))
 
 
-__all__ = ["PPOCREngine", "PPOCROptions", "choose", "detect", "pad_box", "parse_engine_options", "resolve_auto_crop",
-           "subtitle_box"]
+__all__ = ["PPOCREngine", "PPOCROptions", "choose", "detect", "pad_box", "parse_engine_options", "region_rows",
+           "resolve_auto_crop", "subtitle_box"]
