@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from subtitle_vlm.synth.distractors import PALETTE, _snippet, pick_font
-from subtitle_vlm.synth.fonts import load_font
+from subtitle_vlm.synth.distractors import PALETTE, snippet, font_for_text
 from subtitle_vlm.synth.layout import Box, block_bbox, intersects, text_width
 
 STREAM = 17  # np.random.default_rng([frame seed, STREAM])
@@ -38,10 +37,10 @@ def _latin(rng, lo: int, hi: int) -> str:
 def _text(rng, assets) -> str:
     kind = rng.random()
     if kind < 0.55:
-        return _snippet(rng, assets, 2, 16)
+        return snippet(rng, assets, 2, 16)
     if kind < 0.8:
         return _latin(rng, 2, 14)
-    return _snippet(rng, assets, 2, 8) + _latin(rng, 1, 5).replace(" ", "")
+    return snippet(rng, assets, 2, 8) + _latin(rng, 1, 5).replace(" ", "")
 
 
 def _colour(rng) -> list[int]:
@@ -64,13 +63,10 @@ def _make(rng, assets, W: int, H: int, subtitle: Box, line_h: int, avoid: list[B
     plate_colour = [int(v) for v in rng.integers(0, 256, 3)]
     plate_alpha = float(round(rng.uniform(0.4, 0.95), 3))
     cands = rng.random((CANDIDATES, 2))
-    font_rng = np.random.default_rng(rng.integers(1 << 62))
-    if not text.strip():
+    chosen = font_for_text(np.random.default_rng(rng.integers(1 << 62)), assets, text, size)
+    if chosen is None:
         return None
-    font_ref = pick_font(font_rng, assets, text)
-    if font_ref is None:
-        return None
-    font = load_font(font_ref["path"], font_ref["index"], size, font_ref["weight"])
+    font_ref, font = chosen
     tw = text_width(font, text)
     if tw >= W:
         return None
