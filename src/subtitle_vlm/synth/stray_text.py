@@ -4,8 +4,9 @@ rather than the list of other things this synthesiser draws (logo, title, captio
 Every attribute is drawn on its own: text (a corpus snippet, Latin letters and digits, or a mix), size,
 fill, outline, opacity, a plate behind it (sometimes as wide as the frame), and the place, anywhere in the
 frame. Two rules keep the label unambiguous, "the subtitle is the centred line(s) near the bottom":
-- a stray line keeps at least one subtitle line's height clear of the subtitle (or, in a frame without a
-  subtitle, of the bottom-centre band where it would be), so it never reads as the subtitle's other line;
+- a stray line keeps at least one subtitle line's height clear of the subtitle's rows, however far to the
+  side (beside the subtitle on its row it would read as one more phrase of it), or, in a frame without a
+  subtitle, of the bottom-centre band where one would be;
 - in the lower half of the frame a stray line is never centred: its middle lies at least 15% of the
   width from the frame's middle.
 
@@ -50,8 +51,9 @@ def _colour(rng) -> list[int]:
     return [int(v) for v in PALETTE[int(rng.integers(len(PALETTE)))]]
 
 
-def _make(rng, assets, W: int, H: int, subtitle: Box, line_h: int, avoid: list[Box]) -> dict | None:
-    """One stray line ``line_h`` clear of ``subtitle`` and clear of ``avoid``; every random number is drawn before anything is placed."""
+def _make(rng, assets, W: int, H: int, subtitle: Box, line_h: int, avoid: list[Box], rows_only: bool) -> dict | None:
+    """One stray line ``line_h`` clear of ``subtitle`` (of its rows with ``rows_only``) and clear of
+    ``avoid``; every random number is drawn before anything is placed."""
     scale = H / 720
     text = _text(rng, assets)
     size = max(8, int(rng.integers(int(16 * scale), int(72 * scale) + 1)))
@@ -87,7 +89,9 @@ def _make(rng, assets, W: int, H: int, subtitle: Box, line_h: int, avoid: list[B
             rect = [max(0, x0), max(0, bbox[1] - pad), min(W, x1), min(H, bbox[3] + pad)]
             box = {"rect": rect, "color": plate_colour, "alpha": plate_alpha}
             extent = tuple(rect)
-        if intersects(extent, subtitle, line_h) or any(intersects(extent, a, int(8 * scale)) for a in avoid):
+        near = (extent[1] < subtitle[3] + line_h and extent[3] > subtitle[1] - line_h) if rows_only else \
+            intersects(extent, subtitle, line_h)
+        if near or any(intersects(extent, a, int(8 * scale)) for a in avoid):
             continue
         return {"kind": "stray", "text": text, "font": font_ref, "font_size": size, "fill": fill,
                 "opacity": opacity, "stroke_width": stroke, "stroke_fill": stroke_fill,
@@ -103,11 +107,12 @@ def sample_stray_text(rng, assets, params, W: int, H: int, subtitle: Box | None,
         return []
     n = int(rng.integers(1, MAX_ITEMS + 1))
     item_rngs = [np.random.default_rng(rng.integers(1 << 62)) for _ in range(n)]
+    rows_only = subtitle is not None
     if subtitle is None:
         subtitle = (int(0.1 * W), int(0.55 * H), int(0.9 * W), H)
     avoid, out = list(avoid), []
     for r in item_rngs:
-        item = _make(r, assets, W, H, tuple(subtitle), line_h, avoid)
+        item = _make(r, assets, W, H, tuple(subtitle), line_h, avoid, rows_only)
         if item is not None:
             out.append(item)
             avoid.append(tuple(item["box"]["rect"]) if item["box"] else tuple(item["bbox"]))
