@@ -82,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
             engine.batch_size = bs
             out = tmp / f"pred_b{bs}.csv"
             t0 = time.perf_counter()
-            summary = run_predict(PredictConfig(input=cfg.input, out=str(out), batch_size=bs), engine=engine,
+            summary = run_predict(PredictConfig(input=cfg.input, out=str(out), batch_size=bs, model=cfg.model,
+                                                adapter=cfg.adapter, crop=cfg.crop), engine=engine,
                                   progress=False)
             secs = time.perf_counter() - t0
             results[bs] = {"frames_per_s": round(summary.read / secs, 3), "seconds": round(secs, 3),

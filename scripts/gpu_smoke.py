@@ -225,7 +225,10 @@ class Smoke:
         for bs in (1, 8):
             engine.batch_size = bs
             out = self.work / f"pred_b{bs}.csv"
-            s = run_predict(PredictConfig(input=cfg.input, out=str(out), batch_size=bs), engine=engine,
+            # The model and crop as the engine was built, so the loop crops as a real run would.
+            pc = PredictConfig(input=cfg.input, out=str(out), batch_size=bs, model=cfg.model, adapter=cfg.adapter,
+                               crop=cfg.crop)
+            s = run_predict(pc, engine=engine,
                             progress=False)
             res[f"batch{bs}_frames_per_s"] = round(s.fps, 2)
             outs[bs] = read_csv_predictions(out)

@@ -7,7 +7,7 @@ A crop spec is a string saved in the run config:
     "auto"             the box the PP-OCR subtitle selector finds (needs the ppocr extra; see engines.ppocr)
 
 ``crop_or_none`` is the one place that decides whether a spec crops at all ("", "none", "full" and None do
-not); training, merge, every engine and the predict loop ask it rather than keep their own word lists.
+not); training, merge, the predict loop and the video reader ask it rather than keep their own word lists.
 """
 
 from __future__ import annotations
@@ -56,7 +56,8 @@ def parse_crop(spec: str | None) -> CropSpec:
 
 
 def crop_or_none(spec: str | CropSpec | None) -> str | None:
-    """The spec as given when it crops (``auto`` included), None when it means the whole frame.
+    """The spec in its one spelling (``AUTO`` -> ``auto``, ``bottom=.5`` -> ``bottom=0.5``) when it crops,
+    None when it means the whole frame.
 
     A bad spec raises the same error as ``parse_crop``, so a typo is caught when the setting is resolved,
     not when the first frame is read.
@@ -64,7 +65,7 @@ def crop_or_none(spec: str | CropSpec | None) -> str | None:
     cs = spec if isinstance(spec, CropSpec) else parse_crop(spec)
     if cs.kind == "none":
         return None
-    return str(spec).strip()
+    return str(cs)
 
 
 def crop_image(image, spec: str | CropSpec | None):

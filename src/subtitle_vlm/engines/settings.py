@@ -86,8 +86,8 @@ def crop_for(engine, crop: str | None) -> str | None:
     in the whole frame itself (``Engine.reads_whole_frame``) gets whole frames, and a crop given for it is
     ignored with a warning."""
     if crop is not None and getattr(engine, "reads_whole_frame", False):
-        log.warning("the %s engine reads whole frames and finds the subtitle itself; ignoring --crop %s",
-                    getattr(engine, "name", "?"), crop)
+        log.warning("the %s engine reads whole frames and finds the subtitle itself; ignoring the crop %s "
+                    "(from --crop, --read-crop or the run config)", getattr(engine, "name", "?"), crop)
         return None
     return crop
 

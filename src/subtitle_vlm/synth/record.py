@@ -230,8 +230,9 @@ def sample_record(index: int, cfg, assets, ticker=SAMPLED) -> dict:
 
     The frame's own generator draws the background, the sentence, the subtitle and the degradations; each
     layout component draws from a generator of its own (``[seed, STREAM]``). Components are placed in the
-    order ticker, subtitle, logo, title, caption, tags, scene text, each clear of those before it, so turning
-    one off changes no other component's draws, only (rarely) which of its spots a later one takes.
+    order ticker, subtitle, logo, title, caption, tags, scene text, stray text, each clear of those before
+    it, so turning one off changes no other component's draws, only (rarely) which of its spots a later one
+    takes.
     ``ticker`` given (a ticker record or None) replaces the sampled one: a video keeps one ticker throughout.
     """
     W, H = cfg.width_height()

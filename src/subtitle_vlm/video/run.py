@@ -162,12 +162,19 @@ def run_video(cfg, engine=None, progress: bool | None = None, write: bool = True
         if cfg.read_crop == "band":
             read_crop = "band"
         elif region is not None:
-            read_crop = "region=" + ",".join(map(str, region))
+            read_crop = "region"
         else:
             from subtitle_vlm.engines.settings import crop_for, resolve_crop
 
             read_crop = crop_for(engine, resolve_crop(predict_config_for(cfg)))
-        cache = ReadingsCache(cfg.cache_path, cache_key(file_fingerprint(cfg.input), desc, read_crop),
+        # The cache is keyed on the pixels read: the box for band, auto and region, and the rows searched.
+        seen = read_crop
+        if read_crop in ("band", "auto", "region"):
+            seen = f"{read_crop}={','.join(map(str, box))}"
+            search = getattr(engine, "search_rows", None)
+            if read_crop == "region" and search is not None:
+                seen += f";rows={search(box, info.width, info.height)}"
+        cache = ReadingsCache(cfg.cache_path, cache_key(file_fingerprint(cfg.input), desc, seen),
                               {"video": str(cfg.input), "engine": desc})
         staging = None
         if cfg.frames_out:

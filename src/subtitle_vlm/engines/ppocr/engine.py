@@ -7,8 +7,8 @@
 The PP-OCR models ship inside the rapidocr wheel (run through onnxruntime): nothing is downloaded. Frames
 are read whole: the selector places each line in the whole frame. Where the subtitle's rows are known (the
 video reader's watched region), ``read_region`` detects in those rows only, at the scale the whole frame
-would be detected at (a strip handed to rapidocr as it is would be enlarged until its short side reaches
-``det_limit_side_len``, which splits lines and costs time), and selects in the whole frame. The learned
+would be detected at (``strip.py``: a strip handed to rapidocr as it is would be padded and enlarged by
+its own height, which splits lines and costs time), and selects in the whole frame. The learned
 selector (``selector/``, docs/selector.md) chooses the subtitle among the lines found. Options
 (``--engine-options`` JSON) are the fields of ``PPOCROptions`` below and of
 ``select_config.PPOCRSelectConfig``; an unknown key is an error.
@@ -32,6 +32,7 @@ from subtitle_vlm.engines.ppocr.colors import measure_box
 from subtitle_vlm.engines.ppocr.detection import Detection, Selection, quad_to_rect
 from subtitle_vlm.engines.ppocr.end_mark import FULLWIDTH_END, end_mark, read_rect
 from subtitle_vlm.engines.ppocr.select_config import PPOCRSelectConfig
+from subtitle_vlm.engines.ppocr.strip import strip_limit, strip_rows
 from subtitle_vlm.engines.ppocr.text import is_cjk
 
 log = logging.getLogger(__name__)
@@ -171,7 +172,7 @@ class PPOCREngine(Engine):
         self.select_cfg = select or PPOCRSelectConfig()
         learned_selector(self.select_cfg)  # a bad model path fails here, before any frame is read
         self._ocr = _new_rapidocr(self.options)
-        self._strip_ocr: dict[int, object] = {}  # det_limit_side_len -> rapidocr for read_region's strips
+        self._strip_ocr: dict[int, object] = {}  # det_limit_side_len -> rapidocr for strips (engines/ppocr/strip.py)
 
     @classmethod
     def from_config(cls, cfg) -> "PPOCREngine":
@@ -180,14 +181,17 @@ class PPOCREngine(Engine):
 
     def select(self, image, rows: tuple[int, int] | None = None) -> Selection:
         """Detect, recognise and choose: the full Selection (text, box, lines, rejections) for one image.
-        With ``rows`` (y0, y1) only those rows are searched, at the whole image's detection scale."""
+        With ``rows`` (y0, y1) only those rows (grown as ``strip.strip_rows`` says) are searched, at the
+        whole image's detection scale."""
         rgb = np.asarray(image.convert("RGB") if hasattr(image, "convert") else image)[:, :, :3]
-        if rows is None:
-            dets, w, h = detect(self._ocr, rgb, self.options.use_cls)
+        h, w = rgb.shape[:2]
+        limit = self.options.det_limit_side_len
+        strip = strip_rows(rows, h, w, limit) if rows is not None else None
+        if strip is None:
+            dets, _, _ = detect(self._ocr, rgb, self.options.use_cls)
         else:
-            rows = (max(0, int(rows[0])), min(rgb.shape[0], int(rows[1])))
-            ocr = self._ocr_for_strip(rows[1] - rows[0], *rgb.shape[:2])
-            dets, w, h = detect(ocr, rgb, self.options.use_cls, rows)
+            dets, _, _ = detect(self._ocr_for_strip(strip_limit(strip[1] - strip[0], h, w, limit)), rgb,
+                                self.options.use_cls, strip)
         sel = choose(dets, rgb, self.select_cfg)
         if self.select_cfg.read_end_mark:
             mark = end_mark(sel, rgb, lambda rect: read_rect(self._ocr, rgb, rect))
@@ -204,16 +208,13 @@ class PPOCREngine(Engine):
         (``region_rows``)."""
         return [self.select(im, region_rows(box, im.height)).text for im in images]
 
-    def _ocr_for_strip(self, strip_h: int, frame_h: int, frame_w: int):
-        """A rapidocr whose detector scales a ``strip_h``-row strip as it would the whole frame.
+    def search_rows(self, box, width: int, height: int) -> tuple[int, int] | None:
+        """The rows ``read_region`` searches in a ``width`` x ``height`` frame (None: all of them)."""
+        return strip_rows(region_rows(box, height), height, width, self.options.det_limit_side_len)
 
-        rapidocr scales an image so that its short side is at least ``det_limit_side_len``; for a strip of
-        the frame's full width the short side is the strip's height, so the limit is scaled by
-        strip/frame (or set to the strip's height where the frame is not enlarged at all)."""
-        limit, short = self.options.det_limit_side_len, min(frame_h, frame_w)
-        strip_short = min(strip_h, frame_w)
-        key = max(32, round(limit * strip_short / short)) if short < limit else max(32, strip_short)
-        if key == limit:
+    def _ocr_for_strip(self, key: int):
+        """A rapidocr whose detector limit is ``key`` (``strip.strip_limit``)."""
+        if key == self.options.det_limit_side_len:
             return self._ocr
         if key not in self._strip_ocr:
             if len(self._strip_ocr) >= 2:  # a video has one region; keep memory bounded for callers that vary it
