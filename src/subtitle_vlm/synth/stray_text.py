@@ -3,12 +3,12 @@ rather than the list of other things this synthesiser draws (logo, title, captio
 
 Every attribute is drawn on its own: text (a corpus snippet, Latin letters and digits, or a mix), size,
 fill, outline, opacity, a plate behind it (sometimes as wide as the frame), and the place, anywhere in the
-frame. Two rules keep the label unambiguous, "the subtitle is the centred line(s) near the bottom":
-- a stray line keeps at least one subtitle line's height clear of the subtitle's rows, however far to the
-  side (beside the subtitle on its row it would read as one more phrase of it), or, in a frame without a
-  subtitle, of the bottom-centre band where one would be;
-- in the lower half of the frame a stray line is never centred: its middle lies at least 15% of the
-  width from the frame's middle.
+upper half of the frame. The lower half is left to the subtitle and the layouts drawn on purpose: there an
+off-centre line of random look is too often what a real subtitle's piece looks like (a Taiwan-style phrase
+the detector boxed alone, a speaker's line), and teaching the selector to turn such lines down cost it
+subtitles in a development run (docs/selector.md). A stray line also keeps one subtitle line's height clear
+of the subtitle's rows, however far to the side, or, in a frame without a subtitle, of the bottom-centre
+band where one would be.
 
 Items use the distractor record format (``distractors.py``; kind ``"stray"``) and its drawing, under the
 record key ``stray_text``; their elements have role ``"stray"``. Off unless ``--p-stray`` is given.
@@ -24,7 +24,7 @@ from subtitle_vlm.synth.layout import Box, block_bbox, intersects, text_width
 STREAM = 17  # np.random.default_rng([frame seed, STREAM])
 MAX_ITEMS = 3
 CANDIDATES = 8  # places drawn per item up front; the first clear one is used
-OFF_CENTRE = 0.15  # of the width: how far a stray line in the lower half keeps its middle from the frame's
+LOWEST = 0.5  # of the height: no stray line reaches below this
 LATIN = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 DIGITS = "0123456789"
 
@@ -75,12 +75,12 @@ def _make(rng, assets, W: int, H: int, subtitle: Box, line_h: int, avoid: list[B
     pad = int(round(size * 0.3))
     for u, v in cands:
         x = u * (W - tw)
-        y = 0.01 * H + v ** 0.6 * 0.97 * H - size  # leaning low, where subtitles and their look-alikes sit
+        y = 0.01 * H + v * (LOWEST - 0.01) * H - size
         xy = [int(round(x)), int(round(y))]
         bbox = block_bbox(font, [text], [xy], 0, stroke)
         if bbox is None or bbox[0] < 0 or bbox[1] < 0 or bbox[2] > W or bbox[3] > H:
             continue
-        if (bbox[1] + bbox[3]) / 2 > H / 2 and abs((bbox[0] + bbox[2]) / 2 - W / 2) < OFF_CENTRE * W:
+        if bbox[3] > LOWEST * H:
             continue
         box = None
         extent = tuple(bbox)

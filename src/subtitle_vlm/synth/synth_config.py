@@ -141,9 +141,8 @@ class SynthConfig:
     p_title: float | None = _p("a coloured programme title near the top")
     p_caption: float | None = _p("a coloured headline caption at the top or the side")
     p_scene_text: float | None = _p("text in the scene (signs, Latin words, lettering, posters; 1-3 items)")
-    p_stray: float | None = _p("stray text: 1-3 lines of random look anywhere clear of the subtitle, never "
-                               "centred in the lower half (trains a selector on what a subtitle is; off in "
-                               "every preset)")
+    p_stray: float | None = _p("stray text: 1-3 lines of random look anywhere in the upper half (for "
+                               "training a subtitle selector; off in every preset)")
     p_resample: float | None = _p("a 480p/1080p round trip")
     p_blur: float | None = _p("a slight blur")
     p_noise: float | None = _p("sensor noise")
