@@ -1,4 +1,4 @@
-""".venv/bin/python bench/selector_loo.py [--train-seed 101 --more-train-seeds 103 --test-seed 202 --frames 400 --workers 2] [--train-p-stray 0.5]
+""".venv/bin/python bench/selector_loo.py [--train-seed 101 --more-train-seeds 103 --test-seed 202 --frames 400 --workers 2]
 
 Does the learned subtitle selector generalise? Leave one factor out: for each font group, layout element,
 subtitle style, background source and text convention, train the selector on frames WITHOUT it and measure
@@ -14,10 +14,6 @@ Each gets mean Levenshtein per frame (the competition metric), CER, exact match,
 another element (ticker, tag, logo, title, caption, scene text), subtitles dropped, invented punctuation per
 100 frames. Targets per cell: learned mean Levenshtein <= 2 x oracle + 0.05, wrong element <= 1%, dropped
 <= 1%, invented marks <= 1 per 100 frames. Also: selection time per frame (features + model + choice).
-
-``--train-p-stray P`` draws the training pools with stray text (``synth --p-stray``: lines of random look
-anywhere but where a subtitle would be) in a share P of the frames; the test pools never have it, so the
-cells compare like with like.
 
 The pools are ``tv`` and ``hard`` frames half each, cached under ``--data`` with their detections, so a
 rerun only retrains and re-scores. Prints one JSON line (all cells) and writes it to ``--out`` if given.
@@ -35,16 +31,16 @@ HERE = Path(__file__).resolve().parent
 ELEMENTS = ("ticker", "tag", "bar", "logo", "title", "caption", "scene")
 
 
-def build_pool(data: Path, seed: int, frames: int, workers: int, p_stray: float = 0.0) -> list[Path]:
+def build_pool(data: Path, seed: int, frames: int, workers: int) -> list[Path]:
     from subtitle_vlm.synth import SynthConfig, run_synth
 
     out = []
     for k, style in enumerate(("tv", "hard")):
-        d = data / (f"{style}_seed{seed + k}_n{frames // 2}" + (f"_stray{p_stray:g}" if p_stray else ""))
+        d = data / f"{style}_seed{seed + k}_n{frames // 2}"
         meta = d / "metadata.jsonl"
         if not (meta.exists() and sum(1 for _ in meta.open(encoding="utf-8")) >= frames // 2):
             run_synth(SynthConfig(out=str(d), count=frames // 2, seed=seed + k, style=style, workers=workers,
-                                  p_stray=p_stray or None, progress=False))
+                                  progress=False))
         out.append(d)
     return out
 
@@ -95,8 +91,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", default=str(HERE / "_data" / "selector_loo"), help="cache folder (git-ignored)")
     p.add_argument("--cells", nargs="*", default=None, help="only these cells (names as printed)")
     p.add_argument("--min-test", type=int, default=15, help="skip cells with fewer test frames")
-    p.add_argument("--train-p-stray", type=float, default=0.0,
-                   help="share of training frames with stray text (synth --p-stray); test frames have none")
     p.add_argument("--out", default=None, help="also write the JSON line here")
     a = p.parse_args(argv)
 
@@ -114,11 +108,11 @@ def main(argv: list[str] | None = None) -> int:
     (data / ".gitignore").write_text("*\n", encoding="utf-8")
     cache = data / "detections"
     pools = {}
-    for name, seeds, n, stray in (("train", [a.train_seed] + a.more_train_seeds, a.frames, a.train_p_stray),
-                                  ("test", [a.test_seed], a.test_frames or a.frames, 0.0)):
+    for name, seeds, n in (("train", [a.train_seed] + a.more_train_seeds, a.frames),
+                           ("test", [a.test_seed], a.test_frames or a.frames)):
         rows = []
         for seed in seeds:
-            for d in build_pool(data, seed, n, a.workers, stray):
+            for d in build_pool(data, seed, n, a.workers):
                 rows += detect_frame_set(d, cache, a.workers, progress=False)
         for r in rows:
             r["factors"] = factors(r["record"])
@@ -182,7 +176,6 @@ def main(argv: list[str] | None = None) -> int:
               f"wrong {learned['wrong_element']:.3f} dropped {learned['dropped']:.3f} "
               f"invented {learned['invented_punct_per_100']:.2f}", file=sys.stderr)
     line = {"bench": "selector_loo", "train_seeds": [a.train_seed] + a.more_train_seeds, "test_seed": a.test_seed,
-            "train_p_stray": a.train_p_stray,
             "train_frames": len(train_all), "test_frames": len(test_all),
             "select_ms_per_frame_cached": select_ms,
             "cells_meeting_all_targets": sum(1 for c in results if c.get("targets_met") and all(c["targets_met"].values())),

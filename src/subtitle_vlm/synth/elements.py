@@ -2,13 +2,13 @@
 
 ``rec["elements"]`` (records since version 3) holds one entry per drawn text line:
 
-    {"role": "subtitle" | "ticker" | "tag" | "logo" | "title" | "caption" | "scene" | "stray",
+    {"role": "subtitle" | "ticker" | "tag" | "logo" | "title" | "caption" | "scene",
      "text": the characters visible on that line (a clipped ticker: only the visible part),
      "box": [x0, y0, x1, y1] ink box in frame pixels (ints, clipped to the frame; outline included,
             shadows, plates and bands not),
      "font": the font's name, "line": index of the line within its element (0-based)}
 
-subtitle lines first, in reading order, then ticker, tags, logo, title, caption, scene and stray text.
+subtitle lines first, in reading order, then ticker, tags, logo, title, caption and scene text.
 ``rec["layout"]`` says which components the frame has and how its subtitle looks.
 
 ``frame_elements(rec)`` returns the list; for a record written before elements existed it builds them
@@ -26,7 +26,7 @@ from subtitle_vlm.synth.scene_text import scene_elements
 from subtitle_vlm.synth.tags import tag_elements
 from subtitle_vlm.synth.ticker import ticker_elements
 
-ROLES = ("subtitle", "ticker", "tag", "logo", "title", "caption", "scene", "stray")
+ROLES = ("subtitle", "ticker", "tag", "logo", "title", "caption", "scene")
 
 
 def _clip(box, W: int, H: int) -> list[int] | None:
@@ -71,8 +71,6 @@ def build_elements(rec: dict) -> list[dict]:
                 out += distractor_elements(d, W, H)
     for item in rec.get("scene_text") or ():
         out += scene_elements(item, W, H)
-    for d in rec.get("stray_text") or ():
-        out += distractor_elements(d, W, H)
     return out
 
 
@@ -89,7 +87,6 @@ def frame_layout(rec: dict) -> dict:
     kinds = {d.get("kind") for d in rec.get("distractors") or ()}
     return {"ticker": bool(rec.get("ticker")), "tag": bool(rec.get("tags")), "logo": "logo" in kinds,
             "title": "title" in kinds, "caption": "caption" in kinds, "scene": bool(rec.get("scene_text")),
-            "stray": bool(rec.get("stray_text")),
             "bar": bool(sub and sub.get("box")),
             "subtitle_style": sub.get("style") if sub else None,
             "convention": rec.get("convention") if sub else None,

@@ -60,8 +60,7 @@ def _label_font(path: str | None, size: int, sample: str):
 
 # Box colours by element role: the subtitle red, the rest in colours that tell them apart.
 ROLE_COLORS = {"subtitle": (255, 0, 0), "ticker": (0, 200, 255), "tag": (255, 160, 0), "logo": (200, 0, 255),
-               "title": (255, 255, 0), "caption": (0, 255, 120), "scene": (160, 160, 160),
-               "stray": (255, 0, 255)}
+               "title": (255, 255, 0), "caption": (0, 255, 120), "scene": (160, 160, 160)}
 
 
 def _draw_boxes(thumb: Image.Image, record: dict, scale: float) -> None:

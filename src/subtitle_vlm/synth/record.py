@@ -34,8 +34,6 @@ from subtitle_vlm.synth.layout import block_bbox, line_height, text_bbox, text_w
 from subtitle_vlm.synth.scene_text import STREAM as SCENE_STREAM
 from subtitle_vlm.synth.scene_text import sample_scene_text
 from subtitle_vlm.synth.subtitle_style import N_DRAWS, pick_style, sample_look
-from subtitle_vlm.synth.stray_text import STREAM as STRAY_STREAM
-from subtitle_vlm.synth.stray_text import sample_stray_text
 from subtitle_vlm.synth.tags import STREAM as TAG_STREAM
 from subtitle_vlm.synth.tags import sample_tags
 from subtitle_vlm.synth.ticker import STREAM as TICKER_STREAM
@@ -230,9 +228,8 @@ def sample_record(index: int, cfg, assets, ticker=SAMPLED) -> dict:
 
     The frame's own generator draws the background, the sentence, the subtitle and the degradations; each
     layout component draws from a generator of its own (``[seed, STREAM]``). Components are placed in the
-    order ticker, subtitle, logo, title, caption, tags, scene text, stray text, each clear of those before
-    it, so turning one off changes no other component's draws, only (rarely) which of its spots a later one
-    takes.
+    order ticker, subtitle, logo, title, caption, tags, scene text, each clear of those before it, so turning
+    one off changes no other component's draws, only (rarely) which of its spots a later one takes.
     ``ticker`` given (a ticker record or None) replaces the sampled one: a video keeps one ticker throughout.
     """
     W, H = cfg.width_height()
@@ -286,11 +283,6 @@ def sample_record(index: int, cfg, assets, ticker=SAMPLED) -> dict:
     rec["scene_text"] = sample_scene_text(np.random.default_rng([seed, SCENE_STREAM]), assets, params, W, H,
                                           tuple(subtitle["bbox"]) if subtitle else None, avoid=placed + (
                                               [protect] if subtitle and subtitle["box"] else []))
-    placed += [tuple(it["bbox"]) for it in rec["scene_text"]]
-    line_h = int((subtitle["bbox"][3] - subtitle["bbox"][1]) / max(1, len(subtitle["lines"]))) if subtitle else \
-        int(0.08 * H)
-    rec["stray_text"] = sample_stray_text(np.random.default_rng([seed, STRAY_STREAM]), assets, params, W, H,
-                                          protect if subtitle else None, line_h, placed)
     rec["distractors"] = distractors
     rec["tags"] = tags
     rec["degradations"] = sample_degradations(rng, params)

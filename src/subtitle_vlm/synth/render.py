@@ -1,6 +1,6 @@
 """``render_record(record, assets=None, background=None) -> PIL.Image``: draw a frame from its record.
 
-Drawing order: background, scene text, ticker, logo / title / caption, stray text, tags, subtitle. The record alone
+Drawing order: background, scene text, ticker, logo / title / caption, tags, subtitle. The record alone
 decides the pixels (fonts and backgrounds are named by path/ref inside it); ``assets``
 is accepted for symmetry with ``sample_record`` and may be None. ``background`` (any PIL image) replaces
 the sampled background - scaled and centre-cropped to the record's size - so a caller can burn the same
@@ -64,8 +64,6 @@ def render_record(record: dict, assets=None, background: Image.Image | None = No
     if record.get("ticker"):
         draw_ticker(img, record["ticker"])
     for d in record.get("distractors") or ():
-        draw_distractor(img, d)
-    for d in record.get("stray_text") or ():
         draw_distractor(img, d)
     for t in record.get("tags") or ():
         draw_tag(img, t)

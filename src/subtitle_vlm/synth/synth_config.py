@@ -57,7 +57,6 @@ class StyleParams:
     p_title: float = 0.15
     p_caption: float = 0.15
     p_scene_text: float = 0.15
-    p_stray: float = 0.0
     p_resample: float = 0.15
     resample_heights: tuple[int, ...] = (480, 1080)
     p_blur: float = 0.1
@@ -141,8 +140,6 @@ class SynthConfig:
     p_title: float | None = _p("a coloured programme title near the top")
     p_caption: float | None = _p("a coloured headline caption at the top or the side")
     p_scene_text: float | None = _p("text in the scene (signs, Latin words, lettering, posters; 1-3 items)")
-    p_stray: float | None = _p("stray text: 1-3 lines of random look anywhere in the upper half (for "
-                               "training a subtitle selector; off in every preset)")
     p_resample: float | None = _p("a 480p/1080p round trip")
     p_blur: float | None = _p("a slight blur")
     p_noise: float | None = _p("sensor noise")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-ROLES = ("subtitle", "ticker", "tag", "logo", "title", "caption", "scene", "stray", "none")
+ROLES = ("subtitle", "ticker", "tag", "logo", "title", "caption", "scene", "none")
 # The share of a detection's area an element must cover for the detection to take its role: PP-OCR's
 # boxes keep a margin around the ink, so even an exact detection is only partly covered by the ink box.
 MIN_COVER = 0.3
