@@ -35,6 +35,9 @@ def quad_to_rect(quad) -> Rect:
     return (min(xs), min(ys), max(xs), max(ys))
 
 
+_CLOSING = "，。、；：！？,.;:!?"  # marks that close a phrase, so never begin one
+
+
 @dataclass
 class Row:
     """Detections side by side on one line of text, left to right."""
@@ -67,7 +70,11 @@ class Row:
             # The detector splits a row where the letters leave a gap: a space between phrases.
             gap = cur.box[0] - prev.box[2]
             sep = " " if gap > 0.25 * min(prev.height, cur.height) else ""
-            out += sep + cur.text.strip()
+            text = cur.text.strip()
+            # Boxes that meet at a mark both read it (好， + ，一點): no line of Chinese starts with one.
+            if text[:1] in _CLOSING and out.endswith(text[0]) and sep == "":
+                text = text[1:]
+            out += sep + text
         return out
 
     @property
