@@ -91,11 +91,13 @@ def test_choice_stacks_two_lines_and_rejects_the_rest_with_scores():
     # Boxes that meet at a comma both read it: it is kept once; apart, or another mark, both stay.
     meet = [Detection((380, 600, 640, 650), "這個甜度剛剛好，", 0.9, WHITE),
             Detection((636, 600, 900, 650), "，一點都不膩。", 0.9, WHITE)]
-    assert [r.text for r in choose_lines(meet, np.array([0.9, 0.8]), 0.5)[0]] == ["這個甜度剛剛好，一點都不膩。"]
+    assert [r.text for r in choose_lines(meet, np.array([0.9, 0.8]), 0.5)[0]] == ["這個甜度剛剛好， 一點都不膩。"]
+    assert LearnedSelector(_tiny_model(), max_lines=2).select_scored(meet, np.array([0.9, 0.8])).text == \
+        "這個甜度剛剛好，一點都不膩。"  # the space beside a full-width mark goes in tidying
     apart = [meet[0], Detection((700, 600, 960, 650), "，一點都不膩。", 0.9, WHITE)]
     assert [r.text for r in choose_lines(apart, np.array([0.9, 0.8]), 0.5)[0]] == ["這個甜度剛剛好， ，一點都不膩。"]
     other = [meet[0], Detection((636, 600, 900, 650), "！一點都不膩。", 0.9, WHITE)]
-    assert [r.text for r in choose_lines(other, np.array([0.9, 0.8]), 0.5)[0]] == ["這個甜度剛剛好，！一點都不膩。"]
+    assert [r.text for r in choose_lines(other, np.array([0.9, 0.8]), 0.5)[0]] == ["這個甜度剛剛好， ！一點都不膩。"]
 
 
 def test_learned_selector_end_to_end_on_constructed_frame():

@@ -65,16 +65,18 @@ class Row:
 
     @property
     def text(self) -> str:
-        out = self.parts[0].text.strip()
-        for prev, cur in zip(self.parts, self.parts[1:]):
-            # The detector splits a row where the letters leave a gap: a space between phrases.
-            gap = cur.box[0] - prev.box[2]
-            sep = " " if gap > 0.25 * min(prev.height, cur.height) else ""
+        """The parts left to right. The detector splits a line only where its letters leave a gap, so two
+        parts are two phrases: a space between them (beside full-width punctuation it goes in tidying)."""
+        out, prev = "", None
+        for cur in self.parts:
             text = cur.text.strip()
-            # Boxes that meet at a mark both read it (好， + ，一點): no line of Chinese starts with one.
-            if text[:1] in _CLOSING and out.endswith(text[0]) and sep == "":
+            # Boxes that meet at a mark both read it (好， + ，一點): no phrase of Chinese starts with one.
+            if prev is not None and text[:1] in _CLOSING and out.endswith(text[0]) \
+                    and cur.box[0] - prev.box[2] <= 0.25 * min(prev.height, cur.height):
                 text = text[1:]
-            out += sep + text
+            if text:
+                out = f"{out} {text}" if out else text
+            prev = cur
         return out
 
     @property

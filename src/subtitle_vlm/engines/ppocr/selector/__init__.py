@@ -25,9 +25,8 @@ from subtitle_vlm.engines.ppocr.text import fix_lookalikes, tidy_text
 
 
 def row_text(row) -> str:
-    """One row's parts left to right. The detector splits a line only where its letters leave a gap, so
-    two parts are two phrases: a space between them (beside full-width punctuation it goes in tidying)."""
-    return " ".join(p.text.strip() for p in row.parts if p.text.strip())
+    """One row's text (``Row.text``: parts left to right, a space between phrases)."""
+    return row.text
 
 
 class LearnedSelector:
