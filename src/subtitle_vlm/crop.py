@@ -56,8 +56,8 @@ def parse_crop(spec: str | None) -> CropSpec:
 
 
 def crop_or_none(spec: str | CropSpec | None) -> str | None:
-    """The spec in its one spelling (``AUTO`` -> ``auto``, ``bottom=.5`` -> ``bottom=0.5``) when it crops,
-    None when it means the whole frame.
+    """The spec in its one spelling (``AUTO`` -> ``auto``, ``bottom=.5`` -> ``bottom=0.5``; fractions keep 6
+    significant digits, as the run config records them) when it crops, None when it means the whole frame.
 
     A bad spec raises the same error as ``parse_crop``, so a typo is caught when the setting is resolved,
     not when the first frame is read.

@@ -14,9 +14,11 @@ def test_whole_frame_words(spec):
     assert crop_image(im, spec).size == (40, 20)
 
 
-@pytest.mark.parametrize("spec,size", [("bottom=0.5", (40, 10)), (" box=0,0,0.5,0.5 ", (20, 10)), ("auto", None)])
-def test_cropping_specs_are_kept_as_given(spec, size):
-    assert crop_or_none(spec) == spec.strip()
+@pytest.mark.parametrize("spec,spelled,size", [("bottom=0.5", "bottom=0.5", (40, 10)), ("BOTTOM=.5", "bottom=0.5", (40, 10)),
+                                                (" box=0,0,0.5,0.5 ", "box=0,0,0.5,0.5", (20, 10)),
+                                                ("auto", "auto", None), ("AUTO", "auto", None)])
+def test_cropping_specs_come_back_in_one_spelling(spec, spelled, size):
+    assert crop_or_none(spec) == spelled
     if size:
         assert crop_image(Image.new("RGB", (40, 20)), crop_or_none(spec)).size == size
     assert crop_or_none(parse_crop(spec)) == str(parse_crop(spec))

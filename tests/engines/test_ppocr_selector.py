@@ -96,6 +96,8 @@ def test_choice_stacks_two_lines_and_rejects_the_rest_with_scores():
         "這個甜度剛剛好，一點都不膩。"  # the space beside a full-width mark goes in tidying
     apart = [meet[0], Detection((700, 600, 960, 650), "，一點都不膩。", 0.9, WHITE)]
     assert [r.text for r in choose_lines(apart, np.array([0.9, 0.8]), 0.5)[0]] == ["這個甜度剛剛好， ，一點都不膩。"]
+    ascii_comma = [meet[0], Detection((636, 600, 900, 650), ",一點都不膩。", 0.9, WHITE)]  # read in either width
+    assert [r.text for r in choose_lines(ascii_comma, np.array([0.9, 0.8]), 0.5)[0]] == ["這個甜度剛剛好， 一點都不膩。"]
     other = [meet[0], Detection((636, 600, 900, 650), "！一點都不膩。", 0.9, WHITE)]
     assert [r.text for r in choose_lines(other, np.array([0.9, 0.8]), 0.5)[0]] == ["這個甜度剛剛好， ！一點都不膩。"]
 

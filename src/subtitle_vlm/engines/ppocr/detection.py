@@ -1,5 +1,5 @@
 """What the PP-OCR detector gives a selector: detections (box, text, confidence, colours), rows of
-detections on one line, and the selection a selector returns. Shared by the rule and learned selectors."""
+detections on one line, and the selection a selector returns."""
 
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ def quad_to_rect(quad) -> Rect:
 
 
 _CLOSING = "，。、；：！？,.;:!?"  # marks that close a phrase, so never begin one
+_MARK_WIDTH = dict(zip(",.;:!?", "，。；：！？"))  # the same mark read in either width
 
 
 @dataclass
@@ -71,7 +72,8 @@ class Row:
         for cur in self.parts:
             text = cur.text.strip()
             # Boxes that meet at a mark both read it (好， + ，一點): no phrase of Chinese starts with one.
-            if prev is not None and text[:1] in _CLOSING and out.endswith(text[0]) \
+            if prev is not None and text and out and text[0] in _CLOSING \
+                    and _MARK_WIDTH.get(out[-1], out[-1]) == _MARK_WIDTH.get(text[0], text[0]) \
                     and cur.box[0] - prev.box[2] <= 0.25 * min(prev.height, cur.height):
                 text = text[1:]
             if text:

@@ -31,9 +31,14 @@ def det_scale(height: int, width: int, limit: int) -> float:
 def strip_rows(rows, height: int, width: int, limit: int) -> tuple[int, int] | None:
     """``rows`` (y0, y1) grown upwards (downwards at the frame's top) to at least ``MIN_ROWS`` and
     ``width / WIDE`` rows, and to a height the detector's grid takes whole; None when that is the whole
-    frame (or ``rows`` hold no row of it)."""
+    frame, when ``rows`` hold no row of it, or when rapidocr would shrink the frame in a way a strip cannot
+    follow (a portrait frame over ``MAX_SIDE`` is shrunk by its height, a strip by its width; a frame both
+    shrunk and enlarged is rounded to the 32-pixel grid twice)."""
     y0, y1 = max(0, int(rows[0])), min(int(height), int(rows[1]))
     if y1 <= y0:
+        return None
+    shrink = min(1.0, MAX_SIDE / max(height, width))
+    if shrink < 1.0 and (height > width or min(height, width) * shrink < limit):
         return None
     scale = det_scale(height, width, limit)
     least = max(y1 - y0, MIN_ROWS, width // WIDE + 1)
