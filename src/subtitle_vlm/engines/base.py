@@ -9,8 +9,8 @@ class Engine:
     """Reads subtitles. Subclasses set ``name`` and implement ``from_config`` and ``read``.
 
     ``read`` gets a list of RGB PIL images, already cropped by the caller (the predict loop and the video
-    reader resolve the run's crop once, with ``engines.settings.resolve_crop``), and returns one string per image: the subtitle as one line, "" when there is none. It must not drop or
-    reorder items. ``batch_size`` is how many images the loop hands over at once.
+    reader resolve the run's crop once, with ``engines.settings.resolve_crop``), and returns one string per
+    image: the subtitle as one line, "" when there is none. It must not drop or reorder items. ``batch_size`` is how many images the loop hands over at once.
     """
 
     name: ClassVar[str] = "base"

@@ -68,17 +68,15 @@ def resolve_settings(cfg) -> EngineSettings:
                           trust_remote_code=bool(getattr(cfg, "trust_remote_code", False)), run_config=run_cfg)
 
 
-def resolve_crop(cfg, run_config: dict | None = None) -> str | None:
+def resolve_crop(cfg) -> str | None:
     """The crop of a run: ``--crop`` when given, else the run config's (the pixels the model was trained on),
-    else None (the whole frame). ``run_config`` spares a second lookup when the caller has it."""
+    else None (the whole frame)."""
     from subtitle_vlm.train.run_config import find_run_config
 
     flag = getattr(cfg, "crop", None)
     if flag is not None:
         return crop_or_none(flag)
-    if run_config is None:
-        run_config = find_run_config(getattr(cfg, "adapter", None), getattr(cfg, "model", None))
-    return crop_or_none(run_config.get("crop"))
+    return crop_or_none(find_run_config(getattr(cfg, "adapter", None), getattr(cfg, "model", None)).get("crop"))
 
 
 def crop_for(engine, crop: str | None) -> str | None:

@@ -40,18 +40,7 @@ def pick_font(rng, assets, text: str) -> dict | None:
     return {"path": info.path, "index": info.index, "name": info.name, "weight": weight}
 
 
-def font_for_text(font_rng, assets, text: str, size: int) -> tuple[dict, object] | None:
-    """(font ref, loaded font at ``size``) of a font covering ``text``, or None when the text is blank or
-    no font covers it. ``font_rng`` is the item's own generator for the choice."""
-    if not text.strip():
-        return None
-    font_ref = pick_font(font_rng, assets, text)
-    if font_ref is None:
-        return None
-    return font_ref, load_font(font_ref["path"], font_ref["index"], size, font_ref["weight"])
-
-
-def snippet(rng, assets, lo: int, hi: int) -> str:
+def _snippet(rng, assets, lo: int, hi: int) -> str:
     s = assets.sentences[int(rng.integers(len(assets.sentences)))].replace(" ", "")
     n = int(rng.integers(lo, hi + 1))
     return s[:n]
@@ -72,11 +61,11 @@ def _make(rng, kind: str, assets, W: int, H: int, avoid: list[Box]) -> dict | No
         fill = [255, 255, 255] if rng.random() < 0.6 else _color(rng)
         opacity = float(round(rng.uniform(0.45, 0.9), 3))
     elif kind == "title":
-        text = TITLE_TEXTS[int(rng.integers(len(TITLE_TEXTS)))] if rng.random() < 0.5 else snippet(rng, assets, 4, 10)
+        text = TITLE_TEXTS[int(rng.integers(len(TITLE_TEXTS)))] if rng.random() < 0.5 else _snippet(rng, assets, 4, 10)
         size = int(rng.integers(int(34 * scale), int(60 * scale) + 1))
         fill, opacity = _color(rng), 1.0
     else:
-        text = snippet(rng, assets, 5, 14)
+        text = _snippet(rng, assets, 5, 14)
         size = int(rng.integers(int(24 * scale), int(44 * scale) + 1))
         fill, opacity = _color(rng), 1.0
     size = max(6, size)
@@ -86,10 +75,13 @@ def _make(rng, kind: str, assets, W: int, H: int, avoid: list[Box]) -> dict | No
     with_box = rng.random() < (0.4 if kind != "caption" else 0.3)
     box_color = _color(rng)
     box_alpha = float(round(rng.uniform(0.5, 0.9), 3))
-    chosen = font_for_text(np.random.default_rng(rng.integers(1 << 62)), assets, text, size)
-    if chosen is None:
+    font_rng = np.random.default_rng(rng.integers(1 << 62))
+    if not text.strip():
         return None
-    font_ref, font = chosen
+    font_ref = pick_font(font_rng, assets, text)
+    if font_ref is None:
+        return None
+    font = load_font(font_ref["path"], font_ref["index"], size, font_ref["weight"])
     stroke_fill = [0, 0, 0] if sum(fill) > 300 else [255, 255, 255]
     tw = text_width(font, text)
     for u, v, w in cands:

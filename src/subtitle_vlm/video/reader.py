@@ -3,9 +3,9 @@
 Frames to read arrive one at a time from the streaming pass. They are converted to RGB (and cropped to
 the run's crop or the watched band; an engine that finds the subtitle in whole frames gets them whole,
 with the watched region for ``read_region``) on the caller's thread, batched, and read on one worker
-thread while decoding goes on, so the CPU decodes while the engine (onnxruntime, torch) reads. At most two batches are in flight, which
-bounds memory. Results come back to the caller's thread (``poll``/``flush``), where they fill the
-states, the cache (one fsynced append per batch) and the retries:
+thread while decoding goes on, so the CPU decodes while the engine (onnxruntime, torch) reads. At most
+two batches are in flight, which bounds memory. Results come back to the caller's thread
+(``poll``/``flush``), where they fill the states, the cache (one fsynced append per batch) and the retries:
 
 A band that looks like text but reads as "" gets another read, on the first sample after the previous
 read of the same stretch (while the reading is still in flight that frame is kept as the *spare*), up

@@ -116,6 +116,28 @@ def resolve_band(cfg, info: VideoInfo, engine=None) -> tuple[tuple[int, int, int
     return band_box(cfg.crop, info.width, info.height), []
 
 
+def reader_view(cfg, engine, box, info: VideoInfo) -> tuple[dict, str | None]:
+    """Which pixels the reader hands the engine: (``Reader`` keyword arguments, what the readings cache is
+    keyed on).
+
+    ``--read-crop band``: the watched band. Otherwise an engine that finds the subtitle in whole frames
+    (PP-OCR) gets them whole and searches the band's rows (``read_region``), unless ``--read-crop`` names a
+    crop; any other engine gets the run's crop (``--read-crop`` > the model's run config, resolved as predict
+    does), with ``auto`` taken as the band found for the subtitle."""
+    if cfg.read_crop == "band":
+        return {"crop_box": box}, f"band={','.join(map(str, box))}"
+    if cfg.read_crop is None and getattr(engine, "reads_whole_frame", False):
+        search = getattr(engine, "search_rows", None)
+        rows = search(box, info.width, info.height) if search is not None else None
+        return {"region": box}, f"region={','.join(map(str, box))};rows={rows}"
+    from subtitle_vlm.engines.settings import crop_for, resolve_crop
+
+    crop = crop_for(engine, resolve_crop(predict_config_for(cfg)))
+    if crop == "auto":
+        return {"crop_box": box}, f"auto={','.join(map(str, box))}"
+    return {"engine_crop": crop}, crop
+
+
 def _write_frames_out(folder: Path, staging: Path, cues: list[Cue], stem: str, video: str) -> int:
     """Move each cue's frame out of staging, write metadata.jsonl and readings.csv; returns frames kept."""
     import json
@@ -154,26 +176,7 @@ def run_video(cfg, engine=None, progress: bool | None = None, write: bool = True
     try:
         box, notes = resolve_band(cfg, info, engine)
         desc = engine.describe() if hasattr(engine, "describe") else {"engine": getattr(engine, "name", "?")}
-        # --read-crop band: the watched band; else the run's crop (--read-crop > the model's run config),
-        # resolved once like predict does, with 'auto' taken as the band found for the subtitle.
-        # An engine that finds the subtitle in whole frames (PP-OCR) searches the watched region's rows,
-        # with the frame as context, unless --read-crop asks for something else.
-        region = box if cfg.read_crop is None and getattr(engine, "reads_whole_frame", False) else None
-        if cfg.read_crop == "band":
-            read_crop = "band"
-        elif region is not None:
-            read_crop = "region"
-        else:
-            from subtitle_vlm.engines.settings import crop_for, resolve_crop
-
-            read_crop = crop_for(engine, resolve_crop(predict_config_for(cfg)))
-        # The cache is keyed on the pixels read: the box for band, auto and region, and the rows searched.
-        seen = read_crop
-        if read_crop in ("band", "auto", "region"):
-            seen = f"{read_crop}={','.join(map(str, box))}"
-            search = getattr(engine, "search_rows", None)
-            if read_crop == "region" and search is not None:
-                seen += f";rows={search(box, info.width, info.height)}"
+        view, seen = reader_view(cfg, engine, box, info)
         cache = ReadingsCache(cfg.cache_path, cache_key(file_fingerprint(cfg.input), desc, seen),
                               {"video": str(cfg.input), "engine": desc})
         staging = None
@@ -182,11 +185,7 @@ def run_video(cfg, engine=None, progress: bool | None = None, write: bool = True
             staging = folder / ".staging"
             staging.mkdir(exist_ok=True)
         stats = ExtractStats()
-        reader = Reader(engine=engine, cache=cache, stats=stats,
-                        crop_box=box if read_crop in ("band", "auto") else None,
-                        engine_crop=read_crop if read_crop not in (None, "band", "auto") and not region else None,
-                        region=region,
-                        staging=staging, batch_size=max(1, cfg.batch_size or int(getattr(engine, "batch_size", 1))),
+        reader = Reader(engine=engine, cache=cache, stats=stats, **view, staging=staging, batch_size=max(1, cfg.batch_size or int(getattr(engine, "batch_size", 1))),
                         max_retries=cfg.retries, background=cfg.background_reads)
         if cache.resumed:
             notes.append(f"resuming: {cache.resumed} readings from {cache.path}")

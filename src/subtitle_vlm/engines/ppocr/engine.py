@@ -229,19 +229,19 @@ class PPOCREngine(Engine):
         return {"engine": self.name, "ocr": asdict(self.options), "select": asdict(self.select_cfg)}
 
 
-# Margins of read_region's rows, in heights of the region. A video's region is the rows of the subtitles
-# seen on a few frames padded by half a line (video.region), so a region seen with one-line subtitles is
-# two lines tall: 0.6 of it above reaches a second line stacked on top (1.3 lines up) with room to spare.
-# Below, the region already ends half a line under the subtitles, or where a ticker starts: reading on
-# would only read the ticker (a long line, the costliest to recognise).
-REGION_ABOVE, REGION_BELOW = 0.6, 0.0
+# How far above a subtitle region read_region searches, in heights of the region. A video's region is the
+# rows of the subtitles seen on a few frames padded by half a line (video.region), so a region seen with
+# one-line subtitles is two lines tall: 0.6 of it above reaches a second line stacked on top (1.3 lines up)
+# with room to spare. Nothing is searched below: the region already ends half a line under the subtitles,
+# or where a ticker starts, and reading on would only read the ticker (a long line, the costliest to
+# recognise).
+REGION_ABOVE = 0.6
 
 
 def region_rows(box, height: int) -> tuple[int, int]:
     """The rows ``read_region`` searches for a subtitle region ``box``, within the frame."""
     y0, y1 = int(box[1]), int(box[3])
-    span = max(1, y1 - y0)
-    return max(0, int(y0 - REGION_ABOVE * span)), min(int(height), int(round(y1 + REGION_BELOW * span)))
+    return max(0, int(y0 - REGION_ABOVE * max(1, y1 - y0))), min(int(height), y1)
 
 
 # ---------------------------------------------------------------- the subtitle box for other engines

@@ -24,11 +24,6 @@ from subtitle_vlm.engines.ppocr.selector.model import SelectorModel, load_select
 from subtitle_vlm.engines.ppocr.text import fix_lookalikes, tidy_text
 
 
-def row_text(row) -> str:
-    """One row's text (``Row.text``: parts left to right, a space between phrases)."""
-    return row.text
-
-
 class LearnedSelector:
     """Scores every detected line with a ``SelectorModel`` and assembles the subtitle from the best."""
 
@@ -49,7 +44,7 @@ class LearnedSelector:
             block, rejected = assemble(dets, probs, self.model, strips, width, height, self.max_lines)
         else:
             block, rejected = choose_lines(dets, probs, self.model.threshold, self.max_lines)
-        text = join_lines([row_text(r) for r in block], self.line_join)
+        text = join_lines([r.text for r in block], self.line_join)
         text = tidy_text(text, to_traditional=self.to_traditional, fullwidth_punct=self.fullwidth_punct)
         return selection_of(block, rejected, text, dets)
 
@@ -81,4 +76,4 @@ def get_selector(spec: str | None = "default", **kwargs) -> LearnedSelector:
     return LearnedSelector(model, **kwargs)
 
 
-__all__ = ["LearnedSelector", "get_selector", "row_text"]
+__all__ = ["LearnedSelector", "get_selector"]
