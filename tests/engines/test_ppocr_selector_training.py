@@ -11,7 +11,8 @@ pytest.importorskip("rapidocr")
 pytest.importorskip("onnxruntime")
 pytest.importorskip("sklearn")
 
-from subtitle_vlm.engines.ppocr.selector.model import DEFAULT_MODEL, DEFAULT_SHA256, load_selector, model_digest  # noqa: E402
+from subtitle_vlm.engines.ppocr.selector.model import DEFAULT_MODEL, DEFAULT_SHA256, load_selector  # noqa: E402
+from subtitle_vlm.io import file_sha256  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +65,7 @@ def test_train_selector_bad_input_is_named(tmp_path, capsys):
 
 
 def test_the_shipped_model_is_the_recorded_one_and_loads_without_training_extras():
-    assert model_digest(DEFAULT_MODEL) == DEFAULT_SHA256, (
+    assert file_sha256(DEFAULT_MODEL) == DEFAULT_SHA256, (
         "default_selector.json changed: rebuild it with the command in its recipe and record its sha256 "
         "in selector/model.py and docs/selector.md")
     recipe = load_selector("default").recipe

@@ -15,12 +15,11 @@ floating tensors with more than one element become parameters here, so they can 
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from subtitle_vlm.io import InputError
+from subtitle_vlm.io import InputError, file_sha256
 
 BASE_MODEL_NAME = "PP-OCRv6_rec_small.onnx"
 SECTIONS = ("backbone", "neck", "head")
@@ -36,14 +35,6 @@ def base_model_path() -> Path:
     if not path.is_file():
         raise InputError(f"{path}: not found; reinstall rapidocr 3.x, whose wheel ships {BASE_MODEL_NAME}")
     return path
-
-
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _need(module: str):

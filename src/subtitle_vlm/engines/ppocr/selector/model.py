@@ -8,7 +8,6 @@ loads it without scikit-learn (which only training needs).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,11 +100,6 @@ class SelectorModel:
         return path
 
 
-def model_digest(path: str | Path) -> str:
-    """sha256 of a model file's bytes (the recipe in docs names it)."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def load_selector(spec: str | Path | None = None) -> SelectorModel:
     """A selector model from a file, a folder holding ``selector.json``, or None/"default" for the shipped one."""
     if spec in (None, "", "default"):
@@ -140,4 +134,4 @@ def load_selector(spec: str | Path | None = None) -> SelectorModel:
                          threshold=float(d.get("threshold", 0.5)), recipe=d.get("recipe", {}), pair=pair)
 
 
-__all__ = ["DEFAULT_MODEL", "DEFAULT_SHA256", "FORMAT", "MODEL_FILE", "SelectorModel", "load_selector", "model_digest"]
+__all__ = ["DEFAULT_MODEL", "DEFAULT_SHA256", "FORMAT", "MODEL_FILE", "SelectorModel", "load_selector"]
